@@ -1,0 +1,244 @@
+"""One source of truth for a run's configuration.
+
+Precedence, lowest first: dataclass defaults < ``--model`` preset (``configs/models/NAME.yaml``)
+< ``--config file.yaml`` < command-line flags. Unknown keys fail with the key's name and the
+file it came from; invalid values fail here, before any model loads, naming the field.
+The resolved configuration is written next to each run's output (``resolved_config.yaml``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from lead_lite import advantages as adv
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PRESET_DIR = REPO_ROOT / "configs" / "models"
+
+
+class ConfigError(ValueError):
+    """A configuration value, key or file is invalid; the message names it."""
+
+
+@dataclass
+class ModelArguments:
+    """Which model to train and how to load it."""
+
+    model: str = field(
+        default="tiny",
+        metadata={"help": "A preset name from configs/models/ (e.g. qwen3-1.7b, tiny), a hub id or a local path."},
+    )
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Hub id or local path; set by the preset, else taken from --model."}
+    )
+    backend: str = field(
+        default="auto",
+        metadata={"help": "auto (unsloth when CUDA and unsloth are present, else trl), unsloth, or trl."},
+    )
+    load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA: load the base weights in 4-bit."})
+    load_in_8bit: bool = field(default=False, metadata={"help": "Load the base weights in 8-bit."})
+    max_seq_length: int = field(default=2048, metadata={"help": "Prompt + completion tokens."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha (not the LEAD alpha)."})
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout."})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        metadata={"help": "Modules that get LoRA adapters."},
+    )
+
+
+@dataclass
+class LeadArguments:
+    """GRPO-LEAD: one flag per component, each constant named after its paper symbol."""
+
+    length_reward: bool = field(default=True, metadata={"help": "L: length-dependent accuracy reward (Eq. 2)."})
+    explicit_penalty: bool = field(default=True, metadata={"help": "E: incorrect answers get `penalty` (Eq. 3)."})
+    difficulty_reweight: bool = field(default=True, metadata={"help": "AD: difficulty-aware advantage weights."})
+    alpha: float = field(default=adv.ALPHA, metadata={"help": "alpha in R = exp(-alpha z); official 0.05."})
+    length_eps: float = field(default=adv.LENGTH_EPS, metadata={"help": "eps in z = (|o|-mu)/(sigma+eps)."})
+    penalty: float = field(default=adv.PENALTY, metadata={"help": "Reward of an incorrect answer when E is on."})
+    weight_A: float = field(default=adv.WEIGHT_A, metadata={"help": "A: lower bound of w(rho); official 0.4."})
+    weight_B: float = field(default=adv.WEIGHT_B, metadata={"help": "B: upper bound of w(rho); official 1.5."})
+    weight_k: float = field(default=adv.WEIGHT_K, metadata={"help": "k: steepness of w(rho); official 10."})
+    weight_rho0: float = field(default=adv.WEIGHT_RHO0, metadata={"help": "rho0: midpoint of w(rho); official 0.75."})
+    adv_eps: float = field(default=adv.ADV_EPS, metadata={"help": "eps in (R-mean)/(std+eps); official 1e-6."})
+    format_failure_reward: float | None = field(
+        default=None,
+        metadata={"help": "Reward of a completion with no final answer. None: same as an incorrect one "
+                  "(the paper); 0.0: the official code."},
+    )
+    length_skip_below: float | None = field(
+        default=None,
+        metadata={"help": "Official-code quirk: no length reward in groups whose 3 shortest completions "
+                  "average <= this many tokens (official 4000). None: off (the paper)."},
+    )
+    drop_uninformative_groups: bool = field(
+        default=False,
+        metadata={"help": "Official-code quirk: zero the advantages of groups whose rewards are all <= 0 "
+                  "or all == 1."},
+    )
+    verifier_timeout_s: float = field(default=2.0, metadata={"help": "Most seconds one answer check may take."})
+
+
+@dataclass
+class DataArguments:
+    """Training and evaluation data."""
+
+    task: str = field(default="arithmetic", metadata={"help": "Generated task: arithmetic."})
+    dataset: str | None = field(
+        default=None,
+        metadata={"help": "A local jsonl/parquet/csv file or hub id with `problem` and `answer` columns; "
+                  "overrides the generated task's training data."},
+    )
+    train_size: int = field(default=512, metadata={"help": "Generated training problems."})
+    eval_size: int = field(default=64, metadata={"help": "Held-out problems for the final summary (0: none)."})
+    eval_max_new_tokens: int | None = field(
+        default=None, metadata={"help": "Token budget of the final summary's generations (default: max_completion_length)."}
+    )
+
+
+def method_name(lead: LeadArguments) -> str:
+    """The paper's name for a combination of the three flags (e.g. GRPO-LEAD, GRPO+LAD)."""
+    parts = ("L" if lead.length_reward else "") + ("E" if lead.explicit_penalty else "") + (
+        "AD" if lead.difficulty_reweight else ""
+    )
+    return {"": "GRPO", "LEAD": "GRPO-LEAD"}.get(parts, f"GRPO+{parts}")
+
+
+def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArguments, training) -> None:
+    """Reject invalid values before anything loads; each message names the field."""
+
+    def bad(name: str, value, why: str):
+        raise ConfigError(f"{name}={value!r}: {why}")
+
+    for name in ("alpha", "length_eps", "adv_eps", "weight_k", "verifier_timeout_s"):
+        value = getattr(lead, name)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            bad(name, value, "must be a finite number > 0")
+    if not 0 <= lead.weight_A <= lead.weight_B:
+        bad("weight_A", lead.weight_A, f"must satisfy 0 <= weight_A <= weight_B (weight_B={lead.weight_B})")
+    if not 0 <= lead.weight_rho0 <= 1:
+        bad("weight_rho0", lead.weight_rho0, "must be in [0, 1]")
+    if not lead.penalty <= 0:
+        bad("penalty", lead.penalty, "must be <= 0 (a wrong answer may not earn more than nothing)")
+    if model_args.backend not in ("auto", "unsloth", "trl"):
+        bad("backend", model_args.backend, "must be one of auto, unsloth, trl")
+    if model_args.load_in_4bit and model_args.load_in_8bit:
+        bad("load_in_4bit", True, "cannot be combined with load_in_8bit")
+    if model_args.lora_r <= 0:
+        bad("lora_r", model_args.lora_r, "must be > 0")
+    if data.task != "arithmetic":
+        bad("task", data.task, "must be one of: arithmetic")
+    if data.train_size <= 0:
+        bad("train_size", data.train_size, "must be > 0")
+    if data.eval_size < 0:
+        bad("eval_size", data.eval_size, "must be >= 0")
+    if training.num_generations is None or training.num_generations < 2:
+        bad("num_generations", training.num_generations, "GRPO needs a group of at least 2 completions")
+    if training.generation_batch_size % training.num_generations:
+        bad(
+            "per_device_train_batch_size",
+            training.per_device_train_batch_size,
+            f"the generation batch ({training.generation_batch_size} completions) must hold whole groups of "
+            f"num_generations={training.num_generations}",
+        )
+    if training.scale_rewards != "group":
+        bad("scale_rewards", training.scale_rewards, "GRPO-LEAD normalises per group; use 'group'")
+    if training.multi_objective_aggregation != "sum_then_normalize":
+        bad("multi_objective_aggregation", training.multi_objective_aggregation, "must be 'sum_then_normalize'")
+
+
+def preset_path(name: str) -> Path | None:
+    path = PRESET_DIR / f"{name}.yaml"
+    return path if path.exists() else None
+
+
+def _load_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a YAML mapping of field: value")
+    return data
+
+
+def _pop_flag(argv: list[str], flag: str) -> str | None:
+    """Remove ``--flag VALUE`` or ``--flag=VALUE`` from argv; return VALUE."""
+    for i, arg in enumerate(argv):
+        if arg == flag:
+            if i + 1 >= len(argv):
+                raise ConfigError(f"{flag} needs a value")
+            value = argv[i + 1]
+            del argv[i : i + 2]
+            return value
+        if arg.startswith(flag + "="):
+            del argv[i]
+            return arg.split("=", 1)[1]
+    return None
+
+
+def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
+    """Parse defaults < preset < YAML < flags into (model, lead, data, training[, extras...]).
+
+    ``training`` is TRL's ``GRPOConfig``. Raises :class:`ConfigError` naming the bad key or field.
+    """
+    from trl import GRPOConfig, TrlParser
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    dataclass_types = (ModelArguments, LeadArguments, DataArguments, GRPOConfig, *extra_dataclasses)
+    parser = TrlParser(dataclass_types)
+    known = {a.dest for a in parser._actions}
+
+    config_file = _pop_flag(argv, "--config")
+    layers: list[tuple[str, dict]] = []
+    model = None
+    probe = list(argv)
+    model = _pop_flag(probe, "--model")
+    if config_file is not None:
+        user = _load_yaml(Path(config_file))
+        model = model or user.get("model")
+    model = model or ModelArguments.model
+    preset = preset_path(model)
+    if preset is not None:
+        layers.append((str(preset), _load_yaml(preset)))
+    if config_file is not None:
+        layers.append((config_file, user))
+
+    merged: dict = {"model": model}
+    for source, values in layers:
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown key {key!r}")
+            merged[key] = value
+    parser.set_defaults_with_config(**merged)
+    try:
+        parsed = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    *objs, remaining = parsed
+    if remaining:
+        raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
+    model_args, lead, data, training = objs[:4]
+    if model_args.model_name_or_path is None:
+        model_args.model_name_or_path = model_args.model
+    validate(model_args, lead, data, training)
+    return tuple(objs)
+
+
+def save_resolved(path: Path, *configs) -> None:
+    """Write every dataclass's fields to one YAML file (the run's resolved config)."""
+    out: dict = {}
+    for cfg in configs:
+        for f in dataclasses.fields(cfg):
+            # str-valued enums become their value; anything else without a YAML form, its str()
+            out[f.name] = json.loads(json.dumps(getattr(cfg, f.name), default=str))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(out, sort_keys=True))

@@ -1,0 +1,102 @@
+"""Loading the policy: the tiny offline model, or a hub id / local path, with a LoRA config.
+
+Backends:
+
+- ``trl``: transformers + PEFT (LoRA), bitsandbytes 4/8-bit on CUDA when asked; TRL generates.
+  This is the CPU path.
+- ``unsloth``: Unsloth's ``FastLanguageModel`` (see :mod:`lead_lite.unsloth_backend`), chosen by
+  ``auto`` when CUDA and unsloth are both present.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+import torch
+
+from lead_lite.config import ModelArguments
+
+logger = logging.getLogger(__name__)
+
+TINY = "tiny"
+
+
+def resolve_backend(requested: str) -> str:
+    """``auto`` -> ``unsloth`` when CUDA and unsloth are available, else ``trl``."""
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available() and importlib.util.find_spec("unsloth") is not None:
+        return "unsloth"
+    return "trl"
+
+
+def model_path(model_args: ModelArguments) -> str:
+    """The directory or hub id to load; builds (once) the tiny model for ``tiny``."""
+    if model_args.model_name_or_path == TINY:
+        from lead_lite.tiny import prepare_tiny_model
+
+        return str(prepare_tiny_model())
+    return model_args.model_name_or_path
+
+
+def lora_config(model_args: ModelArguments):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=model_args.lora_r,
+        lora_alpha=model_args.lora_alpha,
+        lora_dropout=model_args.lora_dropout,
+        target_modules=list(model_args.lora_target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
+def load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_plain(model_args: ModelArguments, path: str, bf16: bool):
+    """transformers + PEFT: (model, tokenizer, peft_config) for TRL's GRPOTrainer."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict = {}
+    if model_args.load_in_4bit or model_args.load_in_8bit:
+        if not torch.cuda.is_available():
+            raise RuntimeError("load_in_4bit / load_in_8bit need a CUDA GPU (bitsandbytes); unset them on CPU")
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=model_args.load_in_4bit,
+            load_in_8bit=model_args.load_in_8bit,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True,
+        )
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
+    return model, load_tokenizer(path), lora_config(model_args)
+
+
+def load_policy(model_args: ModelArguments, training_args):
+    """Load the policy with the configured backend.
+
+    Returns:
+        (model, tokenizer, peft_config, backend); ``peft_config`` is None when the backend has
+        already attached the adapters itself.
+    """
+    backend = resolve_backend(model_args.backend)
+    path = model_path(model_args)
+    logger.info("backend: %s; model: %s", backend, path)
+    if backend == "unsloth":
+        from lead_lite.unsloth_backend import load_unsloth
+
+        model, tokenizer = load_unsloth(model_args, path, training_args)
+        return model, tokenizer, None, backend
+    model, tokenizer, peft_config = load_plain(model_args, path, bf16=bool(training_args.bf16))
+    return model, tokenizer, peft_config, backend

@@ -1,0 +1,165 @@
+"""The tiny offline model: a Qwen3-architecture model built from a config, a tokenizer built
+in code, and a short SFT warm start on generated worked solutions (cached on disk).
+
+A randomly initialised model earns no reward on arithmetic, so every GRPO group would have
+zero reward spread and nothing would be learned. The warm start makes the tiny model partly
+right and verbose; GRPO-LEAD then has something to act on. It runs once per cache key and is
+saved with ``save_pretrained``; later runs load it with ``from_pretrained`` like any local model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import string
+from pathlib import Path
+
+import torch
+
+from lead_lite.tasks import arithmetic
+
+logger = logging.getLogger(__name__)
+
+SPECIAL_TOKENS = ("<|endoftext|>", "<think>", "</think>")
+TINY_CONFIG = dict(
+    hidden_size=96,
+    intermediate_size=288,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=24,
+    max_position_embeddings=512,
+    rope_theta=10000.0,
+    tie_word_embeddings=True,
+)
+WARM_START = dict(steps=300, batch_size=32, lr=3e-3, n_problems=2000, seed=0)
+CACHE_VERSION = "1"  # bump when the tokenizer, model shape or warm-start data change
+
+
+def build_tokenizer():
+    """A word/character tokenizer for the arithmetic task, built in code.
+
+    Every word of the task is one token, every other printable ASCII character is one token,
+    so any ASCII text round-trips through encode/decode exactly.
+
+    Returns:
+        a ``transformers.PreTrainedTokenizerFast`` with eos = pad = ``<|endoftext|>``.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    chars = [c for c in string.printable if c not in "\t\n\r\x0b\x0c"] + ["\n"]
+    vocab_list = list(SPECIAL_TOKENS) + sorted(set(arithmetic.WORDS)) + chars
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(vocab_list))}
+    words = sorted(set(arithmetic.WORDS), key=len, reverse=True)
+    pattern = "|".join(re.escape(w) for w in words) + r"|[\s\S]"
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="?"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
+    tok.decoder = decoders.Fuse()
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=["<think>", "</think>"],
+    )
+    fast.padding_side = "left"
+    return fast
+
+
+def build_model(tokenizer, seed: int = 0):
+    """A randomly initialised tiny ``Qwen3ForCausalLM`` sized for ``tokenizer``."""
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(seed)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **TINY_CONFIG,
+    )
+    model = Qwen3ForCausalLM(config)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def cache_dir() -> Path:
+    """Where warm-started tiny models are kept: ``$LEAD_LITE_CACHE`` or ``~/.cache/lead_lite``."""
+    return Path(os.environ.get("LEAD_LITE_CACHE", Path.home() / ".cache" / "lead_lite"))
+
+
+def _cache_key(warm_start: dict) -> str:
+    blob = json.dumps({"v": CACHE_VERSION, "model": TINY_CONFIG, "warm": warm_start}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def warm_start(model, tokenizer, steps: int, batch_size: int, lr: float, n_problems: int, seed: int) -> list[float]:
+    """Supervised warm start on generated worked solutions; loss on the completion tokens only.
+
+    Returns:
+        the training loss of every step.
+    """
+    rows = arithmetic.generate(n_problems, seed=seed, split="train")
+    texts_p = [r["prompt"] for r in rows]
+    texts_c = [r["solution"] + tokenizer.eos_token for r in rows]
+    prompt_ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts_p]
+    comp_ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts_c]
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * max(0.05, 1 - s / steps))
+    model.train()
+    losses = []
+    for _ in range(steps):
+        idx = torch.randint(len(rows), (batch_size,), generator=g).tolist()
+        seqs = [prompt_ids[i] + comp_ids[i] for i in idx]
+        width = max(map(len, seqs))
+        input_ids = torch.full((batch_size, width), tokenizer.pad_token_id)  # (B, T)
+        labels = torch.full((batch_size, width), -100)  # (B, T)
+        attn = torch.zeros((batch_size, width), dtype=torch.long)  # (B, T)
+        for row, i in enumerate(idx):
+            seq = seqs[row]
+            input_ids[row, : len(seq)] = torch.tensor(seq)
+            attn[row, : len(seq)] = 1
+            labels[row, len(prompt_ids[i]) : len(seq)] = torch.tensor(comp_ids[i])
+        loss = model(input_ids=input_ids, attention_mask=attn, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    model.eval()
+    return losses
+
+
+def prepare_tiny_model(warm: dict | None = None) -> Path:
+    """Build, warm-start and save the tiny model once; return its directory.
+
+    The directory is keyed by the model shape, tokenizer version and warm-start settings, so a
+    second call with the same settings loads nothing new and costs nothing.
+    """
+    warm = {**WARM_START, **(warm or {})}
+    out = cache_dir() / f"tiny-{_cache_key(warm)}"
+    if (out / "config.json").exists() and (out / "tokenizer.json").exists():
+        logger.info("tiny model: using the cached warm start at %s", out)
+        return out
+    logger.info("tiny model: building and warm-starting (%d SFT steps, paid once) -> %s", warm["steps"], out)
+    tokenizer = build_tokenizer()
+    model = build_model(tokenizer, seed=warm["seed"])
+    losses = warm_start(model, tokenizer, **warm)
+    logger.info("tiny model: warm-start loss %.3f -> %.3f", losses[0], losses[-1])
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "warm_start.json").write_text(json.dumps({**warm, "final_loss": losses[-1]}, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp.rename(out)  # atomic: a half-written model is never seen under the final name
+    except OSError:
+        if not (out / "config.json").exists():
+            raise
+    return out
