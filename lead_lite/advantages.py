@@ -214,7 +214,7 @@ def reweight_by_difficulty(
 
     Example:
         >>> reweight_by_difficulty(torch.tensor([[1.0, -1.0]]), torch.tensor([[0.5]])).round(decimals=4)
-        tensor([[ 1.4239, -1.4239]])
+        tensor([[ 1.4166, -1.4166]])
     """
     _check_groups("advantages", advantages)
     rho = torch.nan_to_num(rho.to(torch.float64), nan=0.5)  # (P, 1)
@@ -246,9 +246,9 @@ def lead_advantages(
     Returns:
         (P, G) float32 advantages.
 
-    Example (rho = 0.5, so positives x w(0.5) = 1.4239, negatives x w(0.5) too):
+    Example (rho = 0.5: normalised +-0.7071, positives x w(0.5) = 1.4166, negatives x w(0.5)):
         >>> lead_advantages(torch.tensor([[1.0, -1.0]]), torch.tensor([[1.0, 0.0]])).round(decimals=4)
-        tensor([[ 1.0069, -1.0069]])
+        tensor([[ 1.0017, -1.0017]])
     """
     adv = grpo_advantages(rewards, eps=eps)  # (P, G)
     return reweight_by_difficulty(adv, group_accuracy(correct), A, B, k, rho0)

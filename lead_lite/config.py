@@ -212,7 +212,10 @@ def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
     if config_file is not None:
         layers.append((config_file, user))
 
-    merged: dict = {"model": model}
+    import torch
+
+    # Without CUDA, train in fp32 on the CPU unless a preset or file says otherwise.
+    merged: dict = {"model": model} if torch.cuda.is_available() else {"model": model, "bf16": False, "use_cpu": True}
     for source, values in layers:
         for key, value in values.items():
             if key not in known:
