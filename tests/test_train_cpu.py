@@ -26,7 +26,8 @@ def test_two_training_steps_move_lora_and_log_lead_metrics(tiny_path, tmp_path):
 
     model_args, lead, data, training = parse_config(
         ["--model", "tiny", "--output_dir", str(tmp_path), "--max_steps", "2", "--save_steps", "100",
-         "--per_device_train_batch_size", "16", "--num_generations", "4", "--reward_weights", "1.0", "0.0"]
+         "--per_device_train_batch_size", "16", "--num_generations", "4", "--reward_weights", "1.0", "0.0",
+         "--logging_steps", "1"]
     )
     model, tokenizer, peft_config, backend = load_policy(model_args, training)
     assert backend == "trl"
@@ -92,9 +93,9 @@ def test_cli_resume_continues_from_last_checkpoint(tiny_path, tmp_path):
     from lead_lite.train import main
 
     main(["--model", "tiny", "--output_dir", str(tmp_path), "--max_steps", "2", "--eval_size", "0",
-          "--save_steps", "2"])
+          "--save_steps", "2", "--logging_steps", "1"])
     summary = main(["--model", "tiny", "--output_dir", str(tmp_path), "--max_steps", "4", "--eval_size", "0",
-                    "--save_steps", "2", "--resume_from_checkpoint", "last"])
+                    "--save_steps", "2", "--logging_steps", "1", "--resume_from_checkpoint", "last"])
     assert summary["steps"] == 4
     steps = [r["step"] for r in read_metrics(tmp_path / "metrics.jsonl") if "lead/accuracy" in r]
     assert steps == [1, 2, 3, 4]
