@@ -52,6 +52,13 @@ class ModelArguments:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         metadata={"help": "Modules that get LoRA adapters."},
     )
+    dry_run: bool = field(default=False, metadata={"help": "Print the GPU memory plan and exit; nothing loads."})
+    gpu_memory: str | None = field(
+        default=None,
+        metadata={"help": "Card to plan for: GiB (e.g. 24) or one of t4, l4, rtx4090, a100-40gb, a100-80gb, h100; "
+                  "default: the visible GPU."},
+    )
+    save_merged_16bit: bool = field(default=False, metadata={"help": "Also save a merged 16-bit model."})
 
 
 @dataclass
@@ -132,6 +139,15 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("backend", model_args.backend, "must be one of auto, unsloth, trl")
     if model_args.load_in_4bit and model_args.load_in_8bit:
         bad("load_in_4bit", True, "cannot be combined with load_in_8bit")
+    if model_args.gpu_memory is not None:
+        from lead_lite.memory_plan import CARDS
+
+        try:
+            ok = model_args.gpu_memory in CARDS or float(model_args.gpu_memory) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            bad("gpu_memory", model_args.gpu_memory, f"use a GiB figure or one of {sorted(CARDS)}")
     if model_args.lora_r <= 0:
         bad("lora_r", model_args.lora_r, "must be > 0")
     if data.task != "arithmetic":

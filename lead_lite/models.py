@@ -100,3 +100,14 @@ def load_policy(model_args: ModelArguments, training_args):
         return model, tokenizer, None, backend
     model, tokenizer, peft_config = load_plain(model_args, path, bf16=bool(training_args.bf16))
     return model, tokenizer, peft_config, backend
+
+
+def save_merged(model, tokenizer, out, backend: str) -> None:
+    """Merge the LoRA adapters into the base weights and save a 16-bit model to ``out``."""
+    if backend == "unsloth":
+        model.save_pretrained_merged(str(out), tokenizer, save_method="merged_16bit")
+        return
+    merged = model.merge_and_unload()
+    merged.to(torch.bfloat16).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    logger.info("merged 16-bit model written to %s", out)

@@ -33,6 +33,10 @@ def _resume_arg(value):
 
 
 def main(argv: list[str] | None = None) -> dict:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from lead_lite import unsloth_backend
+
+    unsloth_backend.import_first(argv)  # before trl, so Unsloth's patches apply
     from lead_lite.config import ConfigError, method_name, parse_config, save_resolved
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -41,6 +45,26 @@ def main(argv: list[str] | None = None) -> dict:
     except ConfigError as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
+
+    # 0. memory plan (--dry-run stops here; nothing has loaded)
+    from lead_lite.memory_plan import dry_run
+    from lead_lite.models import TINY, resolve_backend
+
+    import torch
+
+    if model_args.model_name_or_path != TINY and (model_args.dry_run or torch.cuda.is_available()):
+        # auto plans for unsloth, the backend a GPU install (requirements-gpu.txt) resolves to
+        planned = "unsloth" if model_args.backend == "auto" and not torch.cuda.is_available() else resolve_backend(
+            model_args.backend)
+        fits, plan = dry_run(model_args, training, model_args.gpu_memory, planned)
+        logger.info("%s", plan)
+        if model_args.dry_run:
+            if not fits:
+                logger.error("the planned run does not fit; change the settings above or pick a larger card")
+            raise SystemExit(0 if fits else 3)
+    elif model_args.dry_run:
+        logger.info("the tiny model runs on the CPU; no GPU memory plan to make")
+        raise SystemExit(0)
 
     # 1. seed and run directory
     from transformers import set_seed
@@ -93,6 +117,10 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.train(resume_from_checkpoint=_resume_arg(training.resume_from_checkpoint))
     trainer.save_model(str(out))
     after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier) if eval_rows else {}
+    if model_args.save_merged_16bit:
+        from lead_lite.models import save_merged
+
+        save_merged(trainer.model, tokenizer, out / "merged-16bit", backend)
     summary = {"method": method_name(lead), "backend": backend, "steps": trainer.state.global_step,
                "before": before, "after": after}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -1,0 +1,69 @@
+"""The Unsloth backend: a 4-bit (or 8-bit) QLoRA policy with Unsloth's fused kernels and, with
+``use_vllm``, vLLM generation inside the process sharing the policy's weights
+(``FastLanguageModel.from_pretrained(..., fast_inference=True)``).
+
+Unsloth patches TRL when it is imported, so it must be imported before ``trl``:
+:func:`import_first` does that at the very start of the entry points when the run will use it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+
+logger = logging.getLogger(__name__)
+
+
+def wanted(argv: list[str]) -> bool:
+    """Whether this run will use Unsloth: CUDA and unsloth present, and --backend is not trl."""
+    if "--backend" in argv and argv[argv.index("--backend") + 1 :][:1] == ["trl"]:
+        return False
+    if "--backend=trl" in argv or importlib.util.find_spec("unsloth") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def import_first(argv: list[str]) -> None:
+    """Import unsloth before trl when this run will use it, so its patches apply."""
+    if wanted(argv):
+        import unsloth  # noqa: F401 - imported for its patches of trl / transformers
+
+
+def refuse_multi_process() -> None:
+    """Unsloth's backend is single-GPU; a multi-process launch fails here with directions."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RuntimeError(
+            "the unsloth backend trains on one GPU; for several GPUs use --backend trl with "
+            "`accelerate launch --config_file configs/accelerate/<ddp|zero2|zero3>.yaml -m lead_lite.train ...`"
+        )
+
+
+def load_unsloth(model_args, path: str, training_args):
+    """``FastLanguageModel`` with LoRA adapters attached; returns (model, tokenizer)."""
+    refuse_multi_process()
+    from unsloth import FastLanguageModel
+
+    model, tokenizer = FastLanguageModel.from_pretrained(
+        model_name=path,
+        max_seq_length=model_args.max_seq_length,
+        load_in_4bit=model_args.load_in_4bit,
+        load_in_8bit=model_args.load_in_8bit,
+        fast_inference=bool(training_args.use_vllm),
+        max_lora_rank=model_args.lora_r,
+        gpu_memory_utilization=training_args.vllm_gpu_memory_utilization,
+    )
+    model = FastLanguageModel.get_peft_model(
+        model,
+        r=model_args.lora_r,
+        lora_alpha=model_args.lora_alpha,
+        lora_dropout=model_args.lora_dropout,
+        target_modules=list(model_args.lora_target_modules),
+        use_gradient_checkpointing="unsloth",
+        random_state=training_args.seed,
+    )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
