@@ -25,7 +25,8 @@ class DataError(ValueError):
     """A data file or dataset cannot be used; the message names it."""
 
 
-def _load_external(name: str) -> list[dict]:
+def _load_external(name: str, split: str = "train") -> list[dict]:
+    """The rows of a local file (all of them) or of one split of a hub dataset."""
     from datasets import load_dataset
 
     path = Path(name)
@@ -36,7 +37,7 @@ def _load_external(name: str) -> list[dict]:
             raise DataError(f"{name}: unsupported file type {suffix!r} (use .jsonl, .json, .parquet or .csv)")
         ds = load_dataset(kind, data_files=str(path), split="train")
     else:
-        ds = load_dataset(name, split="train")
+        ds = load_dataset(name, split=split)
     return list(ds)
 
 

@@ -1,6 +1,16 @@
-"""Sampling completions with HF ``generate`` and judging them: the CPU evaluation path."""
+"""Sampling completions: batched HF ``generate`` (CPU or GPU) or vLLM (GPU), and greedy accuracy.
+
+Both engines return, per prompt, a list of :class:`Completion` with the generated token ids, so
+an evaluation can cut them to smaller token budgets afterwards (see ``lead_lite.metrics``).
+Prompts are formatted the same way for both (and as in training): one user message through the
+tokenizer's chat template when it has one, else the plain prompt text.
+"""
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -8,46 +18,143 @@ from lead_lite.data import format_prompt
 from lead_lite.verifier import MathVerifier, Verdict
 
 
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # vllm.config.lora.MaxLoRARanks
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sampled completion.
+
+    Attributes:
+        text: the decoded completion, special tokens skipped.
+        token_ids: the generated ids, up to and including the first end-of-sequence token.
+        finished: it ended with an end-of-sequence token (False: it hit the token limit).
+    """
+
+    text: str
+    token_ids: tuple[int, ...]
+    finished: bool
+
+    @property
+    def length(self) -> int:
+        return len(self.token_ids)
+
+
+def prompt_texts(tokenizer, prompts: list[str]) -> list[str]:
+    """The model-ready text of each prompt (chat template applied when the tokenizer has one)."""
+    out = []
+    for prompt in prompts:
+        formatted = format_prompt(prompt, tokenizer)
+        if isinstance(formatted, list):
+            formatted = tokenizer.apply_chat_template(formatted, tokenize=False, add_generation_prompt=True)
+        out.append(formatted)
+    return out
+
+
+def eos_token_ids(model, tokenizer) -> list[int]:
+    """Every id that ends a generation: the generation config's (one or a list) and the tokenizer's."""
+    ids = model.generation_config.eos_token_id
+    ids = set(ids if isinstance(ids, (list, tuple)) else [] if ids is None else [ids])
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return sorted(ids)
+
+
 @torch.no_grad()
-def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, temperature: float = 0.0,
-             num_samples: int = 1, batch_size: int = 64) -> tuple[list[list[str]], list[list[int]]]:
-    """``num_samples`` completions per prompt; temperature 0 is greedy.
+def sample_hf(model, tokenizer, prompts: list[str], max_new_tokens: int, num_samples: int = 1,
+              temperature: float = 0.0, top_p: float = 1.0, min_p: float = 0.0,
+              batch_size: int = 64) -> list[list[Completion]]:
+    """``num_samples`` completions per prompt with HF ``generate``, in batches of ``batch_size``.
+
+    Temperature 0 is greedy (every sample is the same). top-k filtering is off, as in vLLM's
+    default, whatever the model's ``generation_config.json`` says; seed torch beforehand for
+    reproducible samples.
 
     Returns:
-        (texts, token lengths), each a list per prompt of ``num_samples`` entries.
+        for each prompt, its ``num_samples`` :class:`Completion` objects.
     """
     was_training = model.training
     model.eval()
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
-    texts: list[list[str]] = [[] for _ in prompts]
-    lengths: list[list[int]] = [[] for _ in prompts]
+    eos = eos_token_ids(model, tokenizer)
+    sample = temperature > 0
+    sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, top_k=0,
+                    min_p=min_p if min_p > 0 else None) if sample else dict(do_sample=False)
+    texts = prompt_texts(tokenizer, prompts)
+    out: list[list[Completion]] = [[] for _ in prompts]
     flat = [i for i in range(len(prompts)) for _ in range(num_samples)]
     try:
         for start in range(0, len(flat), batch_size):
             idx = flat[start : start + batch_size]
-            batch = [format_prompt(prompts[i], tokenizer) for i in idx]
-            if isinstance(batch[0], list):
-                batch = [tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in batch]
-            enc = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            sample = temperature > 0
-            out = model.generate(
-                **enc, max_new_tokens=max_new_tokens, do_sample=sample,
-                temperature=temperature if sample else None, top_p=None, top_k=None,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-            completion_ids = out[:, enc["input_ids"].shape[1] :]  # (B, T)
-            ended = completion_ids == tokenizer.eos_token_id  # (B, T)
-            # length = tokens up to and including the first EOS, else all generated tokens
-            first_eos = torch.where(ended.any(1), ended.int().argmax(1) + 1, completion_ids.new_full((len(idx),), completion_ids.shape[1]))
-            decoded = tokenizer.batch_decode(completion_ids, skip_special_tokens=True)
+            enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
+                            add_special_tokens=False).to(model.device)
+            generated = model.generate(**enc, max_new_tokens=max_new_tokens, eos_token_id=eos,
+                                       pad_token_id=tokenizer.pad_token_id, **sampling)
+            completion_ids = generated[:, enc["input_ids"].shape[1] :].cpu()  # (B, T)
+            is_eos = torch.isin(completion_ids, torch.tensor(eos))  # (B, T)
+            finished = is_eos.any(1)  # (B,)
+            # length: tokens up to and including the first end-of-sequence token, else all of them
+            lengths = torch.where(finished, is_eos.int().argmax(1) + 1, completion_ids.shape[1])  # (B,)
             for j, i in enumerate(idx):
-                texts[i].append(decoded[j])
-                lengths[i].append(int(first_eos[j]))
+                ids = completion_ids[j, : lengths[j]].tolist()
+                text = tokenizer.decode(ids, skip_special_tokens=True)
+                out[i].append(Completion(text, tuple(ids), bool(finished[j])))
     finally:
         tokenizer.padding_side = side
         model.train(was_training)
-    return texts, lengths
+    return out
+
+
+def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: int, num_samples: int,
+                temperature: float, top_p: float, min_p: float, seed: int,
+                adapter: str | None = None) -> list[list[Completion]]:
+    """``num_samples`` completions per prompt with vLLM, a LoRA adapter applied per request.
+
+    Written against vLLM's documented offline API (``LLM``, ``SamplingParams``,
+    ``LoRARequest``); it needs a GPU and is not exercised by the CPU test suite. The base model
+    is loaded by vLLM itself (16-bit weights), whatever the preset's 4/8-bit settings say.
+
+    Returns:
+        for each prompt, its ``num_samples`` :class:`Completion` objects.
+    """
+    from vllm import LLM, SamplingParams
+    from vllm.lora.request import LoRARequest
+
+    lora = {}
+    if adapter is not None:
+        rank = json.loads((Path(adapter) / "adapter_config.json").read_text())["r"]
+        allowed = [r for r in VLLM_LORA_RANKS if r >= rank]
+        if not allowed:
+            raise ValueError(f"{adapter}: LoRA rank {rank} is above vLLM's largest, {VLLM_LORA_RANKS[-1]}")
+        lora = dict(enable_lora=True, max_lora_rank=allowed[0], max_loras=1)
+    # token ids, not text: the same tokenization as the HF path (no extra special tokens)
+    inputs = [{"prompt_token_ids": tokenizer(t, add_special_tokens=False)["input_ids"]}
+              for t in prompt_texts(tokenizer, prompts)]
+    # the KV cache is sized for the longest request, not the model's full context
+    max_model_len = max(len(x["prompt_token_ids"]) for x in inputs) + max_new_tokens
+    llm = LLM(model=model_path, seed=seed, max_model_len=max_model_len, **lora)
+    # with a seed, vLLM seeds the n samples of a prompt with seed, seed + 1, ..., so they differ
+    params = SamplingParams(n=num_samples, temperature=temperature, top_p=top_p, min_p=min_p,
+                            max_tokens=max_new_tokens, seed=seed)
+    request = LoRARequest("adapter", 1, str(adapter)) if adapter is not None else None
+    results = llm.generate(inputs, params, lora_request=request)
+    return [
+        [Completion(o.text, tuple(o.token_ids), o.finish_reason != "length") for o in result.outputs]
+        for result in results
+    ]
+
+
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, temperature: float = 0.0,
+             num_samples: int = 1, batch_size: int = 64) -> tuple[list[list[str]], list[list[int]]]:
+    """``num_samples`` completions per prompt with HF ``generate``; temperature 0 is greedy.
+
+    Returns:
+        (texts, token lengths), each a list per prompt of ``num_samples`` entries.
+    """
+    completions = sample_hf(model, tokenizer, prompts, max_new_tokens, num_samples=num_samples,
+                            temperature=temperature, batch_size=batch_size)
+    return [[c.text for c in cs] for cs in completions], [[c.length for c in cs] for cs in completions]
 
 
 def accuracy_and_length(model, tokenizer, rows: list[dict], max_new_tokens: int,
