@@ -39,11 +39,15 @@ WARM_START = dict(steps=300, batch_size=32, lr=3e-3, n_problems=2000, seed=0)
 CACHE_VERSION = "1"  # bump when the tokenizer, model shape or warm-start data change
 
 
-def build_tokenizer():
+def build_tokenizer(vocab_size: int | None = None):
     """A word/character tokenizer for the arithmetic task, built in code.
 
     Every word of the task is one token, every other printable ASCII character is one token,
     so any ASCII text round-trips through encode/decode exactly.
+
+    Args:
+        vocab_size: pad the vocabulary with filler tokens ``<|fN|>`` up to this size, so a
+            real-shape model (e.g. Qwen3's 151,936 rows) can decode any id it samples.
 
     Returns:
         a ``transformers.PreTrainedTokenizerFast`` with eos = pad = ``<|endoftext|>``.
@@ -54,6 +58,8 @@ def build_tokenizer():
     chars = [c for c in string.printable if c not in "\t\n\r\x0b\x0c"] + ["\n"]
     vocab_list = list(SPECIAL_TOKENS) + sorted(set(arithmetic.WORDS)) + chars
     vocab = {tok: i for i, tok in enumerate(dict.fromkeys(vocab_list))}
+    for i in range(len(vocab), vocab_size or 0):
+        vocab[f"<|f{i}|>"] = i
     words = sorted(set(arithmetic.WORDS), key=len, reverse=True)
     pattern = "|".join(re.escape(w) for w in words) + r"|[\s\S]"
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="?"))
