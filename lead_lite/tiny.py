@@ -23,7 +23,7 @@ from lead_lite.tasks import arithmetic
 
 logger = logging.getLogger(__name__)
 
-SPECIAL_TOKENS = ("<|endoftext|>", "<think>", "</think>")
+SPECIAL_TOKENS = ("<|endoftext|>", "<|pad|>", "<think>", "</think>")
 TINY_CONFIG = dict(
     hidden_size=96,
     intermediate_size=288,
@@ -36,7 +36,7 @@ TINY_CONFIG = dict(
     tie_word_embeddings=True,
 )
 WARM_START = dict(steps=300, batch_size=32, lr=3e-3, n_problems=2000, seed=0)
-CACHE_VERSION = "1"  # bump when the tokenizer, model shape or warm-start data change
+CACHE_VERSION = "2"  # bump when the tokenizer, model shape or warm-start data change
 
 
 def build_tokenizer(vocab_size: int | None = None):
@@ -50,7 +50,7 @@ def build_tokenizer(vocab_size: int | None = None):
             real-shape model (e.g. Qwen3's 151,936 rows) can decode any id it samples.
 
     Returns:
-        a ``transformers.PreTrainedTokenizerFast`` with eos = pad = ``<|endoftext|>``.
+        a ``transformers.PreTrainedTokenizerFast`` with eos ``<|endoftext|>`` and pad ``<|pad|>``.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -68,7 +68,7 @@ def build_tokenizer(vocab_size: int | None = None):
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|endoftext|>",
-        pad_token="<|endoftext|>",
+        pad_token="<|pad|>",  # distinct from eos: Unsloth refuses a tokenizer whose pad is its eos
         additional_special_tokens=["<think>", "</think>"],
     )
     fast.padding_side = "left"
