@@ -181,7 +181,7 @@ def prepare_tiny_model(warm: dict | None = None, task: str = "arithmetic") -> Pa
         logger.info("tiny model: using the cached warm start at %s", out)
         return out
     logger.info("tiny model: building and warm-starting (%d SFT steps, paid once) -> %s", warm["steps"], out)
-    tokenizer = build_tokenizer(module.WORDS, **tokenizer_options)
+    tokenizer = build_tokenizer(words=module.WORDS, **tokenizer_options)
     model = build_model(tokenizer, seed=warm["seed"])
     losses = warm_start(model, tokenizer, task=task, **warm)
     logger.info("tiny model: warm-start loss %.3f -> %.3f", losses[0], losses[-1])
