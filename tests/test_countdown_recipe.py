@@ -87,9 +87,10 @@ def test_every_shipped_stage_config_resolves():
             model_args, lead, data, training, cd = recipe.resolve_stage(stage_argv)
             assert cd.stage == stage and data.task == "countdown" and training.epsilon in (0.25, 0.2)
             if argv[1] == "qwen3-1.7b":
-                assert model_args.load_in_8bit and not model_args.load_in_4bit and not training.use_vllm
+                assert model_args.load_in_8bit and not model_args.load_in_4bit
                 assert model_args.model_name_or_path == "Qwen/Qwen3-1.7B" and model_args.backend == "trl"
                 assert training.max_completion_length == (512 if "qwen3-1.7b-512" in argv else 256)
             if stage != "sft":
                 assert training.epsilon == 0.25 and training.loss_type == "dapo" and training.beta == 0.0
+                assert not training.use_vllm
         assert [s for s, _ in plan] == (["grpo1"] if "qwen3-1.7b-512" in argv else ["grpo1", "sft", "grpo2"])
