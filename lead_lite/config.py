@@ -21,6 +21,7 @@ from lead_lite import advantages as adv
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESET_DIR = REPO_ROOT / "configs" / "models"
+TASKS = ("arithmetic", "countdown")  # generated tasks; countdown has its own recipe
 
 
 class ConfigError(ValueError):
@@ -98,11 +99,14 @@ class LeadArguments:
 class DataArguments:
     """Training and evaluation data."""
 
-    task: str = field(default="arithmetic", metadata={"help": "Generated task: arithmetic."})
+    task: str = field(
+        default="arithmetic",
+        metadata={"help": "Generated task: arithmetic (lead_lite.train) or countdown (lead_lite.recipes.countdown)."},
+    )
     dataset: str | None = field(
         default=None,
-        metadata={"help": "A local jsonl/parquet/csv file or hub id with `problem` and `answer` columns; "
-                  "overrides the generated task's training data."},
+        metadata={"help": "A local jsonl/parquet/csv file or hub id with `problem` and `answer` columns "
+                  "(countdown: `nums` and `target`); overrides the generated task's training data."},
     )
     train_size: int = field(default=512, metadata={"help": "Generated training problems."})
     eval_size: int = field(default=64, metadata={"help": "Held-out problems for the final summary (0: none)."})
@@ -150,8 +154,8 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
             bad("gpu_memory", model_args.gpu_memory, f"use a GiB figure or one of {sorted(CARDS)}")
     if model_args.lora_r <= 0:
         bad("lora_r", model_args.lora_r, "must be > 0")
-    if data.task != "arithmetic":
-        bad("task", data.task, "must be one of: arithmetic")
+    if data.task not in TASKS:
+        bad("task", data.task, f"must be one of: {', '.join(TASKS)}")
     if data.train_size <= 0:
         bad("train_size", data.train_size, "must be > 0")
     if data.eval_size < 0:

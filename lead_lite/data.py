@@ -67,6 +67,8 @@ def clean_rows(rows: list[dict], source: str) -> list[dict]:
 
 def load_rows(data: DataArguments, seed: int) -> tuple[list[dict], list[dict]]:
     """(train rows, held-out rows) for the configured data."""
+    if data.task != "arithmetic":
+        raise DataError(f"task {data.task!r} is trained by its recipe: python -m lead_lite.recipes.{data.task}")
     if data.dataset is not None:
         rows = clean_rows(_load_external(data.dataset), data.dataset)
         random.Random(seed).shuffle(rows)

@@ -20,6 +20,7 @@ from lead_lite.config import ModelArguments
 logger = logging.getLogger(__name__)
 
 TINY = "tiny"
+TINY_MODELS = {TINY: "arithmetic", "tiny-countdown": "countdown"}  # name -> task of its warm start
 
 
 def resolve_backend(requested: str) -> str:
@@ -32,11 +33,12 @@ def resolve_backend(requested: str) -> str:
 
 
 def model_path(model_args: ModelArguments) -> str:
-    """The directory or hub id to load; builds (once) the tiny model for ``tiny``."""
-    if model_args.model_name_or_path == TINY:
+    """The directory or hub id to load; builds (once) the tiny model for ``tiny`` / ``tiny-countdown``."""
+    task = TINY_MODELS.get(model_args.model_name_or_path)
+    if task is not None:
         from lead_lite.tiny import prepare_tiny_model
 
-        return str(prepare_tiny_model())
+        return str(prepare_tiny_model(task=task))
     return model_args.model_name_or_path
 
 

@@ -1,0 +1,388 @@
+"""Countdown: GRPO -> SFT -> GRPO on the policy's own correct traces (seed 002), in one command.
+
+    python -m lead_lite.recipes.countdown --model qwen3-1.7b                # the three stages: 8-bit, 256 tokens
+    python -m lead_lite.recipes.countdown --model qwen3-1.7b --stage sft    # one stage, from RUN_DIR/grpo1
+    python -m lead_lite.recipes.countdown --model qwen3-1.7b --recipe qwen3-1.7b-512   # GRPO alone, 512 tokens
+    python -m lead_lite.recipes.countdown --model tiny                      # the offline CPU demo, minutes
+    python -m lead_lite.recipes.countdown --model tiny --run_dir /tmp/cd --max_steps 5  # flags reach every stage
+
+Each stage reads ``configs/countdown/RECIPE/STAGE.yaml`` (RECIPE: ``--recipe``, default the
+``--model`` name; or a directory of your own), layered as in :mod:`lead_lite.config`: defaults <
+``configs/models/MODEL.yaml`` < the stage YAML < flags. ``--stage all`` (the default) runs the
+stages the recipe directory has, in order:
+
+1. ``grpo1``: GRPO from the base model (a fresh LoRA adapter).
+2. ``sft``: rejection sampling with the grpo1 policy on training prompts (``samples_per_prompt``
+   completions per prompt at ``sample_temperature``; keep the exactly correct ones, drop
+   duplicates, at most ``max_traces_per_prompt`` per prompt), then SFT with TRL's ``SFTTrainer``
+   on those traces (loss on the completion only), training grpo1's adapter further.
+3. ``grpo2``: GRPO again, from the SFT adapter.
+
+A stage's ``input_dir`` names the previous stage's output; ``output_dir`` and ``input_dir`` are
+resolved against ``run_dir``, so ``--run_dir`` moves a whole run. Each stage can run alone once
+its input exists.
+
+Rewards: three columns, ``accuracy`` (1/0), ``countdown_graded`` (the seed's 1.0 / 0.8-0.3 /
+0.1 / 0.0, see :mod:`lead_lite.tasks.countdown`) and ``format`` (has an answer tag), combined by
+the LEAD trainer as ``reward_weights[0] * LEAD reward(accuracy) + reward_weights[1] * graded +
+reward_weights[2] * format``, then group-normalised:
+
+- the seed's recipe, graded reward alone (the default): ``reward_weights [0, 1, 0]`` with
+  ``length_reward``, ``explicit_penalty`` and ``difficulty_reweight`` off;
+- graded + GRPO-LEAD: ``--reward_weights 1 1 0 --length_reward true --explicit_penalty true
+  --difficulty_reweight true`` (L and E act on the accuracy column, so they need its weight > 0).
+
+How it departs from the seed (which gives no code): LoRA adapters throughout (the seed does not
+say; 8-bit base weights cannot be merged into exactly), one adapter carried through the three
+stages, the loss is TRL's per-token ``dapo`` loss with clip range 0.25, no KL term.
+
+Writes ``RUN_DIR/STAGE/`` (adapter, ``resolved_config.yaml``, ``metrics.jsonl``; the sft stage
+also ``traces.jsonl``) and appends one record per stage to ``RUN_DIR/stage_metrics.jsonl``:
+held-out accuracy, format rate, mean graded reward and mean completion length (greedy), the
+input and output adapter checksums, and the step count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lead_lite.config import (
+    REPO_ROOT,
+    ConfigError,
+    DataArguments,
+    LeadArguments,
+    ModelArguments,
+    _pop_flag,
+    method_name,
+    parse_config,
+    save_resolved,
+)
+from lead_lite.tasks import countdown
+
+logger = logging.getLogger("lead_lite.recipes.countdown")
+
+RECIPE_DIR = REPO_ROOT / "configs" / "countdown"
+STAGES = ("grpo1", "sft", "grpo2")
+REWARD_NAMES = ("accuracy", "countdown_graded", "format")  # the order of the reward columns
+GRADED_ONLY = [0.0, 1.0, 0.0]  # reward_weights of the seed's recipe
+ADAPTER_FILE = "adapter_model.safetensors"
+
+
+@dataclass
+class CountdownArguments:
+    """The recipe's own settings; everything else is ModelArguments / LeadArguments / DataArguments / GRPOConfig."""
+
+    stage: str = field(default="all", metadata={"help": "grpo1, sft, grpo2, or all (the recipe's stages in order)."})
+    recipe: str | None = field(
+        default=None,
+        metadata={"help": "Stage configs: a name under configs/countdown/ or a directory with grpo1.yaml, "
+                  "sft.yaml, grpo2.yaml; default: the --model name."},
+    )
+    run_dir: str = field(default="runs/countdown", metadata={"help": "Every stage writes under it."})
+    input_dir: str | None = field(
+        default=None,
+        metadata={"help": "The previous stage's output (a LoRA adapter), relative to run_dir; none for grpo1."},
+    )
+    numbers_per_problem: list[int] = field(
+        default_factory=lambda: [3, 4], metadata={"help": "Generated problems: how many numbers (3-4 public)."}
+    )
+    max_number: int = field(default=99, metadata={"help": "Generated problems: numbers lie in 1..max_number."})
+    max_target: int = field(default=99, metadata={"help": "Generated problems: targets lie in 1..max_target."})
+    problem_seed: int = field(
+        default=0, metadata={"help": "Seed of the problems; equal across stages, so they share one held-out set."}
+    )
+    sample_prompts: int = field(default=256, metadata={"help": "sft: training prompts sampled for traces."})
+    samples_per_prompt: int = field(default=8, metadata={"help": "sft: k, completions sampled per prompt."})
+    sample_temperature: float = field(default=1.0, metadata={"help": "sft: sampling temperature of the traces."})
+    max_traces_per_prompt: int = field(default=2, metadata={"help": "sft: most distinct correct traces per prompt."})
+
+
+def method_label(lead: LeadArguments, weights: list[float]) -> str:
+    """The paper's name for the LEAD switches and the rewards that enter the sum.
+
+    Example:
+        >>> method_label(LeadArguments(False, False, False), [0.0, 1.0, 0.0])
+        'GRPO on countdown_graded'
+    """
+    used = [name for name, w in zip(REWARD_NAMES, weights) if w]
+    return f"{method_name(lead)} on {' + '.join(used) or 'nothing'}"
+
+
+def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArguments, training, cd: CountdownArguments):
+    """Recipe-level checks, before anything loads; each message names the field."""
+    from lead_lite.models import resolve_backend
+
+    if cd.stage not in STAGES:
+        raise ConfigError(f"stage={cd.stage!r}: must be one of {', '.join(STAGES)}, all")
+    if data.task != "countdown":
+        raise ConfigError(f"task={data.task!r}: the stage config must set task: countdown")
+    if resolve_backend(model_args.backend) != "trl":
+        raise ConfigError(f"backend={model_args.backend!r}: the recipe carries one PEFT LoRA adapter through "
+                          "its stages; use backend: trl")
+    if (cd.input_dir is None) != (cd.stage == "grpo1"):
+        raise ConfigError(f"input_dir={cd.input_dir!r}: grpo1 starts from the base model (no input_dir); "
+                          "sft and grpo2 need the previous stage's output")
+    for name in ("sample_prompts", "samples_per_prompt", "max_traces_per_prompt", "max_number", "max_target"):
+        if getattr(cd, name) < 1:
+            raise ConfigError(f"{name}={getattr(cd, name)!r}: must be >= 1")
+    if cd.stage == "sft":
+        return
+    weights = training.reward_weights
+    if len(weights) != len(REWARD_NAMES):
+        raise ConfigError(f"reward_weights={weights!r}: one weight per reward {REWARD_NAMES}")
+    if weights[0] == 0 and (lead.length_reward or lead.explicit_penalty):
+        raise ConfigError("length_reward / explicit_penalty act on the accuracy reward, whose weight "
+                          "(reward_weights[0]) is 0; turn them off or give it a weight")
+
+
+def stage_plan(argv: list[str]) -> list[tuple[str, list[str]]]:
+    """``(stage, argv for parse_config)`` for every stage to run, from the recipe's flags."""
+    rest = list(argv)
+    if _pop_flag(list(rest), "--config") is not None:
+        raise ConfigError("--config: the recipe reads configs/countdown/RECIPE/STAGE.yaml; "
+                          "use --recipe DIR for stage files of your own")
+    stage = _pop_flag(rest, "--stage") or "all"
+    recipe = _pop_flag(rest, "--recipe") or _pop_flag(list(rest), "--model") or ModelArguments.model
+    directory = Path(recipe) if Path(recipe).is_dir() else RECIPE_DIR / recipe
+    present = [s for s in STAGES if (directory / f"{s}.yaml").exists()]
+    if not present:
+        raise ConfigError(f"--recipe {recipe}: {directory} has none of {', '.join(s + '.yaml' for s in STAGES)}")
+    if stage != "all" and stage not in STAGES:
+        raise ConfigError(f"--stage {stage}: must be one of {', '.join(STAGES)}, all")
+    if stage != "all" and stage not in present:
+        raise ConfigError(f"--stage {stage}: {directory / (stage + '.yaml')} does not exist")
+    return [
+        (s, [*rest, "--config", str(directory / f"{s}.yaml"), "--stage", s, "--recipe", recipe])
+        for s in (present if stage == "all" else [stage])
+    ]
+
+
+def resolve_stage(stage_argv: list[str]) -> tuple:
+    """(model, lead, data, training, recipe) arguments of one stage, checked; raises ConfigError."""
+    configs = parse_config(stage_argv, extra_dataclasses=(CountdownArguments,))
+    training, cd = configs[3], configs[4]
+    if cd.stage != "sft" and training.reward_weights is None:
+        training.reward_weights = list(GRADED_ONLY)
+    validate(*configs)
+    return configs
+
+
+def _under(run_dir: Path, path: str | None) -> Path | None:
+    return None if path is None else run_dir / path  # an absolute path stays as it is
+
+
+def adapter_sha256(directory: Path) -> str:
+    """Checksum of the LoRA weights in ``directory``: which adapter a stage read or wrote."""
+    return hashlib.sha256((Path(directory) / ADAPTER_FILE).read_bytes()).hexdigest()
+
+
+def problem_splits(data: DataArguments, cd: CountdownArguments) -> tuple[list[dict], list[dict]]:
+    """(training problems, held-out problems): the public data (``--dataset``) or generated ones."""
+    if data.dataset is not None:
+        rows = countdown.load_public(data.dataset)
+        train = [r for r in rows if countdown.split_of(r["nums"], r["target"]) == "train"]
+        test = [r for r in rows if countdown.split_of(r["nums"], r["target"]) == "test"]
+        rng = random.Random(cd.problem_seed)
+        rng.shuffle(train)
+        rng.shuffle(test)
+        return train[: data.train_size], test[: data.eval_size]
+    settings = dict(numbers_per_problem=tuple(cd.numbers_per_problem), max_number=cd.max_number,
+                    max_target=cd.max_target)
+    train = countdown.generate(data.train_size, cd.problem_seed, "train", **settings)
+    test = countdown.generate(data.eval_size, cd.problem_seed, "test", **settings) if data.eval_size else []
+    return train, test
+
+
+def to_dataset(rows: list[dict], tokenizer):
+    """GRPO prompts (chat-formatted when the tokenizer has a template) with ``nums`` and ``target``."""
+    from datasets import Dataset
+
+    from lead_lite.data import format_prompt
+
+    return Dataset.from_list(
+        [{"prompt": format_prompt(r["prompt"], tokenizer), "nums": r["nums"], "target": r["target"]} for r in rows]
+    )
+
+
+def evaluate(model, tokenizer, rows: list[dict], max_new_tokens: int) -> dict[str, float] | None:
+    """Greedy held-out metrics: accuracy, format rate, mean graded reward, mean length (tokens)."""
+    from lead_lite.sampling import generate
+
+    if not rows:
+        return None
+    texts, lengths = generate(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens)
+    judged = [countdown.check(t[0], r["nums"], r["target"]) for t, r in zip(texts, rows)]
+    n = len(rows)
+    return {
+        "accuracy": sum(reason == countdown.CORRECT for _, reason in judged) / n,
+        "format_rate": sum(reason != countdown.NO_ANSWER for _, reason in judged) / n,
+        "mean_reward": sum(reward for reward, _ in judged) / n,
+        "mean_length": sum(length[0] for length in lengths) / n,
+        "n": n,
+    }
+
+
+def collect_traces(model, tokenizer, rows: list[dict], cd: CountdownArguments, max_new_tokens: int) -> list[dict]:
+    """Rejection sampling: the policy's own exactly correct, distinct completions on ``rows``."""
+    from lead_lite.sampling import generate
+
+    texts, _ = generate(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens,
+                        temperature=cd.sample_temperature, num_samples=cd.samples_per_prompt)
+    traces = []
+    for row, samples in zip(rows, texts):
+        kept: list[str] = []
+        for text in samples:
+            if text not in kept and countdown.check(text, row["nums"], row["target"])[1] == countdown.CORRECT:
+                kept.append(text)
+            if len(kept) == cd.max_traces_per_prompt:
+                break
+        traces += [{"id": row["id"], "nums": row["nums"], "target": row["target"], "prompt": row["prompt"],
+                    "completion": text} for text in kept]
+    return traces
+
+
+def sft_dataset(traces: list[dict], tokenizer):
+    """Prompt-completion rows for ``SFTTrainer``: conversational when the tokenizer has a chat template."""
+    from datasets import Dataset
+
+    from lead_lite.data import format_prompt
+
+    rows = []
+    for t in traces:
+        prompt = format_prompt(t["prompt"], tokenizer)
+        completion = t["completion"] if isinstance(prompt, str) else [{"role": "assistant", "content": t["completion"]}]
+        rows.append({"prompt": prompt, "completion": completion})
+    return Dataset.from_list(rows)
+
+
+def sft_config(training, model_args: ModelArguments):
+    """TRL ``SFTConfig`` sharing the stage's Trainer fields (learning rate, steps, batch, precision...)."""
+    from transformers import TrainingArguments
+    from trl import SFTConfig
+
+    shared = {f.name: getattr(training, f.name) for f in dataclasses.fields(TrainingArguments) if f.init}
+    return SFTConfig(**shared, max_length=model_args.max_seq_length, completion_only_loss=True)
+
+
+def load_stage_policy(model_args: ModelArguments, training, input_dir: Path | None):
+    """The base model with a fresh LoRA config (stage 1), or with the previous stage's adapter, trainable.
+
+    Returns:
+        (model, tokenizer, peft_config); peft_config is None when an adapter was loaded.
+    """
+    from lead_lite.models import load_policy
+
+    model, tokenizer, peft_config, _ = load_policy(model_args, training)
+    if input_dir is None:
+        return model, tokenizer, peft_config
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(input_dir), is_trainable=True), tokenizer, None
+
+
+def run_stage(model_args: ModelArguments, lead: LeadArguments, data: DataArguments, training,
+              cd: CountdownArguments) -> dict:
+    """Run one stage; return (and append to ``RUN_DIR/stage_metrics.jsonl``) its record."""
+    from transformers import set_seed
+
+    from lead_lite.run_log import JsonlMetrics
+
+    # 1. paths and seed; the input must exist before anything loads
+    started = time.monotonic()
+    run_dir = Path(cd.run_dir)
+    out, inp = _under(run_dir, training.output_dir), _under(run_dir, cd.input_dir)
+    if inp is not None and not (inp / ADAPTER_FILE).exists():
+        raise FileNotFoundError(f"{inp}: no LoRA adapter ({ADAPTER_FILE}); run the previous stage first "
+                                f"or point --input_dir at its output")
+    training.output_dir = str(out)
+    training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(training.seed)
+
+    # 2. model (base, or base + the previous stage's adapter) and problems
+    model, tokenizer, peft_config = load_stage_policy(model_args, training, inp)
+    train_rows, eval_rows = problem_splits(data, cd)
+    budget = data.eval_max_new_tokens or training.max_completion_length
+    callbacks = [JsonlMetrics(out / "metrics.jsonl")]
+    record: dict = {"stage": cd.stage, "input_dir": str(inp) if inp else model_args.model_name_or_path,
+                    "input_adapter_sha256": adapter_sha256(inp) if inp else None, "output_dir": str(out)}
+    logger.info("stage %s: %d training problems, %d held-out; %s -> %s", cd.stage, len(train_rows),
+                len(eval_rows), record["input_dir"], out)
+
+    # 3. the trainer: SFT on the policy's own correct traces, or GRPO with the Countdown rewards
+    if cd.stage == "sft":
+        from trl import SFTTrainer
+
+        traces = collect_traces(model, tokenizer, train_rows[: cd.sample_prompts], cd, training.max_completion_length)
+        with (out / "traces.jsonl").open("w") as f:
+            f.writelines(json.dumps(t) + "\n" for t in traces)
+        sampled = min(cd.sample_prompts, len(train_rows))
+        logger.info("sft: %d correct distinct traces from %d prompts x %d samples", len(traces), sampled,
+                    cd.samples_per_prompt)
+        if not traces:
+            raise RuntimeError(f"sft: the policy from {inp} solved none of {sampled} prompts in "
+                               f"{cd.samples_per_prompt} samples; train grpo1 longer or sample more")
+        args = sft_config(training, model_args)
+        save_resolved(out / "resolved_config.yaml", model_args, data, args, cd)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=sft_dataset(traces, tokenizer),
+                             processing_class=tokenizer, callbacks=callbacks)
+        record.update(method="SFT on own correct traces", traces=len(traces),
+                      sampled=sampled * cd.samples_per_prompt)
+    else:
+        from lead_lite.trainer import lead_trainer_class
+
+        save_resolved(out / "resolved_config.yaml", model_args, lead, data, training, cd)
+        trainer = lead_trainer_class()(
+            model=model,
+            reward_funcs=[countdown.CountdownAccuracy(), countdown.CountdownGraded(), countdown.CountdownFormat()],
+            args=training,
+            train_dataset=to_dataset(train_rows, tokenizer),
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=callbacks,
+            lead=lead,
+        )
+        record["method"] = method_label(lead, training.reward_weights)
+        if inp is None:  # the base model: step 0 of the seed's accuracy table
+            record["before"] = evaluate(trainer.model, tokenizer, eval_rows, budget)
+
+    # 4. train, save, evaluate, record
+    trainer.train()
+    trainer.save_model(str(out))
+    record.update(step=trainer.state.global_step, output_adapter_sha256=adapter_sha256(out),
+                  after=evaluate(trainer.model, tokenizer, eval_rows, budget), eval_max_new_tokens=budget,
+                  seconds=round(time.monotonic() - started, 1))
+    with (run_dir / "stage_metrics.jsonl").open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    if record["after"]:
+        logger.info("stage %s done in %.0f s: held-out accuracy %.1f%%, format %.1f%%, mean length %.1f tokens",
+                    cd.stage, record["seconds"], 100 * record["after"]["accuracy"],
+                    100 * record["after"]["format_rate"], record["after"]["mean_length"])
+    return record
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+
+    # 1. every stage's configuration, resolved and checked before anything loads
+    try:
+        stages = [resolve_stage(stage_argv) for _, stage_argv in stage_plan(argv)]
+    except ConfigError as exc:
+        logger.error("invalid configuration: %s", exc)
+        raise SystemExit(2) from exc
+
+    # 2. the stages, in order; each reads the previous one's output from disk
+    return [run_stage(*configs) for configs in stages]
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
