@@ -41,7 +41,8 @@ class ModelArguments:
     )
     backend: str = field(
         default="auto",
-        metadata={"help": "auto (unsloth when CUDA and unsloth are present, else trl), unsloth, or trl."},
+        metadata={"help": "auto (unsloth when CUDA and unsloth are present in a single-process run, else trl), "
+                  "unsloth (one GPU), or trl (also under accelerate launch / DeepSpeed)."},
     )
     load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA: load the base weights in 4-bit."})
     load_in_8bit: bool = field(default=False, metadata={"help": "Load the base weights in 8-bit."})
