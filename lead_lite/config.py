@@ -22,6 +22,7 @@ from lead_lite import advantages as adv
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESET_DIR = REPO_ROOT / "configs" / "models"
 TASKS = ("arithmetic", "countdown")  # generated tasks; countdown has its own recipe
+BAD_ROWS = ("skip", "error")  # what a malformed dataset row does (DataArguments.bad_rows)
 
 
 class ConfigError(ValueError):
@@ -41,7 +42,8 @@ class ModelArguments:
     )
     backend: str = field(
         default="auto",
-        metadata={"help": "auto (unsloth when CUDA and unsloth are present, else trl), unsloth, or trl."},
+        metadata={"help": "auto (unsloth when CUDA and unsloth are present in a single-process run, else trl), "
+                  "unsloth (one GPU), or trl (also under accelerate launch / DeepSpeed)."},
     )
     load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA: load the base weights in 4-bit."})
     load_in_8bit: bool = field(default=False, metadata={"help": "Load the base weights in 8-bit."})
@@ -108,6 +110,11 @@ class DataArguments:
         metadata={"help": "A local jsonl/parquet/csv file or hub id with `problem` and `answer` columns "
                   "(countdown: `nums` and `target`); overrides the generated task's training data."},
     )
+    bad_rows: str = field(
+        default="skip",
+        metadata={"help": "A --dataset row whose problem or answer is missing, empty or of the wrong type: "
+                  "skip (report its index and reason, train on the rest) or error (stop before training)."},
+    )
     train_size: int = field(default=512, metadata={"help": "Generated training problems."})
     eval_size: int = field(default=64, metadata={"help": "Held-out problems for the final summary (0: none)."})
     eval_max_new_tokens: int | None = field(
@@ -156,6 +163,8 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("lora_r", model_args.lora_r, "must be > 0")
     if data.task not in TASKS:
         bad("task", data.task, f"must be one of: {', '.join(TASKS)}")
+    if data.bad_rows not in BAD_ROWS:
+        bad("bad_rows", data.bad_rows, f"must be one of: {', '.join(BAD_ROWS)}")
     if data.train_size <= 0:
         bad("train_size", data.train_size, "must be > 0")
     if data.eval_size < 0:

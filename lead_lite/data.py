@@ -1,13 +1,15 @@
 """Training data for math GRPO: generated problems or a user's file / hub dataset.
 
 Every row reaching the trainer has ``prompt`` and ``answer`` (the gold answer, a string).
-Rows with a missing or empty problem or answer are reported (count and first indices) and
-dropped, never trained on.
+A row whose problem or answer is missing, empty or of the wrong type is reported with its index
+and reason and dropped (``bad_rows: skip``, the default) or stops the run (``bad_rows: error``);
+it is never trained on.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from lead_lite.tasks.arithmetic import PROMPT_SUFFIX
 
 logger = logging.getLogger(__name__)
 
+MAX_REPORTED = 20  # malformed rows listed one by one; the rest are counted
 PROBLEM_COLUMNS = ("problem", "question", "prompt")
 ANSWER_COLUMNS = ("answer", "final_answer", "solution")
 
@@ -41,8 +44,42 @@ def _load_external(name: str, split: str = "train") -> list[dict]:
     return list(ds)
 
 
-def clean_rows(rows: list[dict], source: str) -> list[dict]:
-    """Map problem/answer columns to ``prompt``/``answer``; report and drop unusable rows."""
+def row_issue(row: dict, problem_col: str, answer_col: str) -> str | None:
+    """Why a row cannot be trained on, or None when it can.
+
+    The problem must be a non-empty string; the answer a non-empty string or a finite number
+    (a list, mapping, bool or NaN is not a gold answer).
+
+    Example:
+        >>> row_issue({"problem": "1+1?", "answer": 2}, "problem", "answer") is None
+        True
+        >>> row_issue({"problem": "1+1?", "answer": ["2"]}, "problem", "answer")
+        'answer is a list, not a string or number'
+    """
+    problem, answer = row.get(problem_col), row.get(answer_col)
+    if problem is None:
+        return f"{problem_col} is missing"
+    if not isinstance(problem, str):
+        return f"{problem_col} is a {type(problem).__name__}, not a string"
+    if not problem.strip():
+        return f"{problem_col} is empty"
+    if answer is None:
+        return f"{answer_col} is missing"
+    if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
+        return f"{answer_col} is a {type(answer).__name__}, not a string or number"
+    if isinstance(answer, float) and not math.isfinite(answer):
+        return f"{answer_col} is {answer}"
+    if not str(answer).strip():
+        return f"{answer_col} is empty"
+    return None
+
+
+def clean_rows(rows: list[dict], source: str, bad_rows: str = "skip") -> list[dict]:
+    """Map problem/answer columns to ``prompt``/``answer``; report unusable rows by index.
+
+    ``bad_rows="skip"`` drops them with a warning per row; ``"error"`` raises :class:`DataError`
+    naming them.
+    """
     if not rows:
         raise DataError(f"{source}: no rows")
     problem_col = next((c for c in PROBLEM_COLUMNS if c in rows[0]), None)
@@ -52,16 +89,23 @@ def clean_rows(rows: list[dict], source: str) -> list[dict]:
                         f"{ANSWER_COLUMNS}; found {sorted(rows[0])}")
     kept, bad = [], []
     for i, row in enumerate(rows):
-        problem, answer = row.get(problem_col), row.get(answer_col)
-        if not isinstance(problem, str) or not problem.strip() or answer is None or not str(answer).strip():
-            bad.append(i)
+        issue = row_issue(row, problem_col, answer_col)
+        if issue is not None:
+            bad.append((i, issue))
             continue
-        kept.append({"prompt": problem.strip() + PROMPT_SUFFIX, "answer": str(answer).strip(), "id": f"{source}:{i}"})
+        kept.append({"prompt": row[problem_col].strip() + PROMPT_SUFFIX, "answer": str(row[answer_col]).strip(),
+                     "id": f"{source}:{i}"})
+    if bad and bad_rows == "error":
+        listed = "; ".join(f"row {i}: {why}" for i, why in bad[:MAX_REPORTED])
+        more = f"; and {len(bad) - MAX_REPORTED} more" if len(bad) > MAX_REPORTED else ""
+        raise DataError(f"{source}: {len(bad)} malformed row(s) (bad_rows=error): {listed}{more}")
+    for i, why in bad[:MAX_REPORTED]:
+        logger.warning("%s: row %d skipped: %s", source, i, why)
     if bad:
-        logger.warning("%s: dropped %d row(s) with a missing problem or answer (first indices: %s)",
-                       source, len(bad), bad[:10])
+        logger.warning("%s: skipped %d malformed row(s) of %d%s", source, len(bad), len(rows),
+                       f" (the first {MAX_REPORTED} listed above)" if len(bad) > MAX_REPORTED else "")
     if not kept:
-        raise DataError(f"{source}: every row lacks a problem or an answer")
+        raise DataError(f"{source}: every row lacks a usable problem or answer")
     return kept
 
 
@@ -70,7 +114,7 @@ def load_rows(data: DataArguments, seed: int) -> tuple[list[dict], list[dict]]:
     if data.task != "arithmetic":
         raise DataError(f"task {data.task!r} is trained by its recipe: python -m lead_lite.recipes.{data.task}")
     if data.dataset is not None:
-        rows = clean_rows(_load_external(data.dataset), data.dataset)
+        rows = clean_rows(_load_external(data.dataset), data.dataset, data.bad_rows)
         random.Random(seed).shuffle(rows)
         n_eval = min(data.eval_size, len(rows) // 10)  # at most a tenth is held out
         return rows[n_eval:], rows[:n_eval]

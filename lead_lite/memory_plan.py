@@ -9,7 +9,8 @@ The estimate adds, in GiB:
   the hidden states kept at every layer boundary, one layer's recomputed activations, and the
   logits of the completion tokens (bf16) plus their fp32 log-softmax;
 - generation: the KV cache for the generation batch (vLLM's pool when it is used, sized by
-  ``vllm_gpu_memory_utilization``; HF generate's cache otherwise);
+  ``vllm_gpu_memory_utilization``; HF generate's cache otherwise; nothing on the training GPU with
+  ``vllm_mode: server``, where ``trl vllm-serve`` generates on a GPU of its own);
 - a fixed CUDA context / allocator reserve.
 
 It is a planning figure, not a measurement; ``benchmarks/gpu_results.md`` compares it with
@@ -141,7 +142,9 @@ def estimate(shape: Shape, model_args, training, card_gib: float, shared_weights
         f"LoRA r={model_args.lora_r} + grads + AdamW": lora / GIB,
         f"activations (micro-batch {micro}, {t_total} tok)": activations / GIB,
     }
-    if training.use_vllm:
+    if training.use_vllm and training.vllm_mode == "server":
+        parts["generation: on the vLLM server's GPU"] = 0.0
+    elif training.use_vllm:
         # Unsloth's fast_inference shares the policy's weights with vLLM; TRL's colocate mode
         # loads a second, 16-bit copy inside vLLM's pool.
         pool = training.vllm_gpu_memory_utilization * card_gib

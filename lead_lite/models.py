@@ -5,7 +5,8 @@ Backends:
 - ``trl``: transformers + PEFT (LoRA), bitsandbytes 4/8-bit on CUDA when asked; TRL generates.
   This is the CPU path.
 - ``unsloth``: Unsloth's ``FastLanguageModel`` (see :mod:`lead_lite.unsloth_backend`), chosen by
-  ``auto`` when CUDA and unsloth are both present.
+  ``auto`` when CUDA and unsloth are both present and the run is a single process (a
+  multi-process launch resolves ``auto`` to ``trl``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ TINY_MODELS = {TINY: "arithmetic", "tiny-countdown": "countdown"}  # name -> tas
 
 
 def resolve_backend(requested: str) -> str:
-    """``auto`` -> ``unsloth`` when CUDA and unsloth are available, else ``trl``."""
+    """``auto`` -> ``unsloth`` when CUDA and unsloth are available in a single-process run, else ``trl``."""
+    from lead_lite.unsloth_backend import multi_process
+
     if requested != "auto":
         return requested
+    if multi_process():
+        return "trl"  # Unsloth's backend is single-GPU; accelerate / DeepSpeed launches use TRL's
     if torch.cuda.is_available() and importlib.util.find_spec("unsloth") is not None:
         return "unsloth"
     return "trl"

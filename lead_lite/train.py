@@ -23,12 +23,22 @@ from pathlib import Path
 logger = logging.getLogger("lead_lite.train")
 
 
-def _resume_arg(value):
-    """TrainingArguments' resume_from_checkpoint: a path, or 'last' / 'true' for the newest."""
+def _resume_arg(value, output_dir):
+    """TrainingArguments' resume_from_checkpoint: a path, or 'last' / 'true' for the newest complete
+    checkpoint in output_dir (partial ones, left by a kill while saving, are skipped with a warning)."""
+    from lead_lite import checkpoints
+
     if value is None or str(value).lower() in ("", "false", "none"):
         return None
     if str(value).lower() in ("last", "true"):
-        return True
+        found = checkpoints.last_complete(output_dir)
+        if found is None:
+            raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
+        logger.info("resuming from %s", found)
+        return str(found)
+    reason = checkpoints.incomplete_reason(value)
+    if reason is not None:
+        logger.warning("resuming from %s, which may be incomplete: %s", value, reason)
     return value
 
 
@@ -81,9 +91,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     model, tokenizer, peft_config, backend = load_policy(model_args, training)
     logger.info("method: %s; backend: %s", method_name(lead), backend)
-    save_resolved(out / "resolved_config.yaml", model_args, lead, data, training)
-    with (out / "resolved_config.yaml").open("a") as f:
-        f.write(f"backend_in_use: {backend}\nmethod_name: {method_name(lead)}\n")
+    if training.should_save:  # one writer under a multi-process launch
+        save_resolved(out / "resolved_config.yaml", model_args, lead, data, training)
+        with (out / "resolved_config.yaml").open("a") as f:
+            f.write(f"backend_in_use: {backend}\nmethod_name: {method_name(lead)}\n")
 
     # 3. data
     from lead_lite.data import load_rows, to_dataset
@@ -114,16 +125,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     budget = data.eval_max_new_tokens or training.max_completion_length
     before = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier) if eval_rows else {}
-    trainer.train(resume_from_checkpoint=_resume_arg(training.resume_from_checkpoint))
+    trainer.train(resume_from_checkpoint=_resume_arg(training.resume_from_checkpoint, out))
     trainer.save_model(str(out))
     after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier) if eval_rows else {}
-    if model_args.save_merged_16bit:
+    if model_args.save_merged_16bit and training.should_save:
         from lead_lite.models import save_merged
 
         save_merged(trainer.model, tokenizer, out / "merged-16bit", backend)
     summary = {"method": method_name(lead), "backend": backend, "steps": trainer.state.global_step,
                "before": before, "after": after}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if training.should_save:
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
     verifier.close()
     if eval_rows:
         logger.info(

@@ -1,7 +1,8 @@
 """GRPO-LEAD inside TRL's GRPOTrainer: a thin, declared seam.
 
-The LEAD trainer overrides exactly two methods of TRL's ``GRPOTrainer`` (trl 1.14.2) and calls
-``super()`` in both, so whatever Unsloth patches into them keeps running:
+The LEAD trainer overrides two methods of TRL's ``GRPOTrainer`` (trl 1.14.2) for LEAD, and one
+for safe resumption, and calls ``super()`` in each, so whatever Unsloth patches into them keeps
+running:
 
 - ``_calculate_rewards``: after TRL has run the reward functions and gathered their columns over
   all processes (whole groups, row = group * G + j), remember those columns and gather the
@@ -9,6 +10,10 @@ The LEAD trainer overrides exactly two methods of TRL's ``GRPOTrainer`` (trl 1.1
 - ``_generate_and_score_completions``: after TRL has built the batch, compute the LEAD rewards
   and advantages over whole groups with the pure functions of :mod:`lead_lite.advantages`,
   replace this process's slice of ``"advantages"``, and log ``lead/*`` metrics.
+- ``_save_checkpoint``: after the Trainer has written a checkpoint, mark it complete
+  (:mod:`lead_lite.checkpoints`) once every process is done, and only then rotate older
+  checkpoints away; ``--resume_from_checkpoint last`` resumes from the newest marked one, so a run
+  killed while saving never resumes from a partial checkpoint.
 
 Per-group statistics (mu, sigma, rho) are therefore computed where every group is complete,
 never inside a per-sample reward function. The reward functions report facts per completion:
@@ -22,16 +27,18 @@ The class is built against whatever ``trl.GRPOTrainer`` is at call time, so crea
 from __future__ import annotations
 
 import functools
+import os
 
 import torch
 
 from lead_lite import advantages as adv
+from lead_lite import checkpoints
 from lead_lite.config import LeadArguments
 from lead_lite.rewards import ACCURACY, FORMAT
 
 
 class LeadMixin:
-    """The two overrides; mixed in front of a ``GRPOTrainer`` class by :func:`lead_trainer_class`."""
+    """The overrides; mixed in front of a ``GRPOTrainer`` class by :func:`lead_trainer_class`."""
 
     def __init__(self, *args, lead: LeadArguments | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +82,25 @@ class LeadMixin:
         for name, value in metrics.items():
             self._metrics[mode][name].append(value)
         return output
+
+    def _save_checkpoint(self, model, trial):
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
+
+        run_dir = self._get_output_dir(trial=trial)
+        folder = os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        if self.args.should_save:
+            checkpoints.unmark(folder)  # a directory being rewritten is not complete
+        limit = self.args.save_total_limit
+        self.args.save_total_limit = None  # rotate only once the new checkpoint is marked complete
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self.args.save_total_limit = limit
+        self.accelerator.wait_for_everyone()  # every process has written its files
+        if self.args.should_save:
+            checkpoints.mark_complete(folder, self.state.global_step)
+            rotate_checkpoints(output_dir=run_dir, save_total_limit=limit,
+                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
 
 
 @torch.no_grad()

@@ -15,8 +15,19 @@ import os
 logger = logging.getLogger(__name__)
 
 
+def multi_process() -> bool:
+    """Whether this process is one of several launched together (accelerate launch, torchrun, deepspeed)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def wanted(argv: list[str]) -> bool:
-    """Whether this run will use Unsloth: CUDA and unsloth present, and --backend is not trl."""
+    """Whether this run will use Unsloth: one process, CUDA and unsloth present, and --backend is not trl.
+
+    A multi-process launch never imports unsloth: ``auto`` resolves to ``trl`` there, and an explicit
+    ``unsloth`` is refused by :func:`refuse_multi_process` before anything loads.
+    """
+    if multi_process():
+        return False
     if "--backend" in argv and argv[argv.index("--backend") + 1 :][:1] == ["trl"]:
         return False
     if "--backend=trl" in argv or importlib.util.find_spec("unsloth") is None:
@@ -34,10 +45,13 @@ def import_first(argv: list[str]) -> None:
 
 def refuse_multi_process() -> None:
     """Unsloth's backend is single-GPU; a multi-process launch fails here with directions."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if multi_process():
         raise RuntimeError(
-            "the unsloth backend trains on one GPU; for several GPUs use --backend trl with "
-            "`accelerate launch --config_file configs/accelerate/<ddp|zero2|zero3>.yaml -m lead_lite.train ...`"
+            f"the unsloth backend trains on one GPU, but this launch has {os.environ['WORLD_SIZE']} processes. "
+            "For several GPUs use the plain backend: `accelerate launch --config_file "
+            "configs/accelerate/<ddp|zero2|zero3>.yaml --num_processes N -m lead_lite.train --backend trl ...` "
+            "(zero2/zero3 need `pip install deepspeed`; see docs/scaling.md). For one GPU, run "
+            "`python -m lead_lite.train ...` without a multi-process launcher."
         )
 
 
