@@ -105,8 +105,31 @@ class DataArguments:
     )
     dataset: str | None = field(
         default=None,
-        metadata={"help": "A local jsonl/parquet/csv file or hub id with `problem` and `answer` columns "
-                  "(countdown: `nums` and `target`); overrides the generated task's training data."},
+        metadata={"help": "A name in lead_lite.data.DATASETS (deepscaler, grpo-lead-stage1, grpo-lead-stage2, "
+                  "grpo-lead-sft, gsm8k, math), a local jsonl/json/parquet/csv file or a hub id "
+                  "(countdown: `nums` and `target` columns); overrides the generated task's training data."},
+    )
+    problem_column: str | None = field(
+        default=None,
+        metadata={"help": "Column of the problem text (default: the dataset's, else problem/question/prompt)."},
+    )
+    answer_column: str | None = field(
+        default=None,
+        metadata={"help": "Column of the gold answer (default: the dataset's, else answer/final_answer/solution)."},
+    )
+    answer_format: str | None = field(
+        default=None,
+        metadata={"help": "How the gold answer is read from its column: plain, gsm8k (after ####), boxed (last "
+                  "\\boxed{}), auto (boxed, else ####, else the text). Default: the dataset's, else auto."},
+    )
+    solution_column: str | None = field(
+        default=None,
+        metadata={"help": "SFT: column of the worked solution (default: the dataset's, else solution)."},
+    )
+    prompt_format: str = field(
+        default="plain",
+        metadata={"help": "Instruction and chat-template switches (lead_lite.prompts.PROMPT_FORMATS): plain, r1, "
+                  "qwen3-think, qwen3-no-think. Model presets set theirs."},
     )
     train_size: int = field(default=512, metadata={"help": "Generated training problems."})
     eval_size: int = field(default=64, metadata={"help": "Held-out problems for the final summary (0: none)."})
@@ -156,6 +179,13 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("lora_r", model_args.lora_r, "must be > 0")
     if data.task not in TASKS:
         bad("task", data.task, f"must be one of: {', '.join(TASKS)}")
+    from lead_lite.data import ANSWER_FORMATS
+    from lead_lite.prompts import PROMPT_FORMATS
+
+    if data.prompt_format not in PROMPT_FORMATS:
+        bad("prompt_format", data.prompt_format, f"must be one of: {', '.join(PROMPT_FORMATS)}")
+    if data.answer_format is not None and data.answer_format not in ANSWER_FORMATS:
+        bad("answer_format", data.answer_format, f"must be one of: {', '.join(ANSWER_FORMATS)}")
     if data.train_size <= 0:
         bad("train_size", data.train_size, "must be > 0")
     if data.eval_size < 0:
@@ -208,9 +238,12 @@ def _pop_flag(argv: list[str], flag: str) -> str | None:
 def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
     """Parse defaults < preset < YAML < flags into (model, lead, data, training[, extras...]).
 
-    ``training`` is TRL's ``GRPOConfig``. Raises :class:`ConfigError` naming the bad key or field.
+    ``training`` is TRL's ``GRPOConfig``; the prompt format's chat-template switches are merged
+    into its ``chat_template_kwargs``. Raises :class:`ConfigError` naming the bad key or field.
     """
     from trl import GRPOConfig, TrlParser
+
+    from lead_lite.prompts import merged_chat_template_kwargs
 
     argv = list(sys.argv[1:] if argv is None else argv)
     dataclass_types = (ModelArguments, LeadArguments, DataArguments, GRPOConfig, *extra_dataclasses)
@@ -253,6 +286,10 @@ def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
     if model_args.model_name_or_path is None:
         model_args.model_name_or_path = model_args.model
     validate(model_args, lead, data, training)
+    try:
+        training.chat_template_kwargs = merged_chat_template_kwargs(data.prompt_format, training.chat_template_kwargs)
+    except ValueError as exc:
+        raise ConfigError(f"prompt_format={data.prompt_format!r}: {exc}") from exc
     return tuple(objs)
 
 

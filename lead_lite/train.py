@@ -113,10 +113,11 @@ def main(argv: list[str] | None = None) -> dict:
     from lead_lite.sampling import accuracy_and_length
 
     budget = data.eval_max_new_tokens or training.max_completion_length
-    before = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier) if eval_rows else {}
+    chat = training.chat_template_kwargs
+    before = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
     trainer.train(resume_from_checkpoint=_resume_arg(training.resume_from_checkpoint))
     trainer.save_model(str(out))
-    after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier) if eval_rows else {}
+    after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
     if model_args.save_merged_16bit:
         from lead_lite.models import save_merged
 
