@@ -1,5 +1,8 @@
 """Training data for math GRPO: generated problems, named math datasets, or a user's file.
 
+    python -m lead_lite.data difficulty --model tiny --data problems.jsonl --k 8 --output pass_rates.jsonl
+    python -m lead_lite.data filter --pass_rates pass_rates.jsonl --keep 0.1:0.9 --output filtered.jsonl
+
 ``DataArguments.dataset`` is a name in :data:`DATASETS` (DeepScaleR, the official GRPO-LEAD stage
 files and SFT set, GSM8K, MATH), a local ``.jsonl`` / ``.json`` / ``.parquet`` / ``.csv`` file, or
 any hub id. Columns: ``problem_column`` / ``answer_column`` / ``solution_column`` (default: the
@@ -12,6 +15,9 @@ Every GRPO row has ``prompt`` (problem + the prompt format's instruction, :mod:`
 (``source:index`` in the source). A row with a missing problem, a missing gold answer, or a gold
 answer the verifier cannot match against itself is reported (count per reason and the first
 indices) and dropped: it is never trained on with an unjudgeable or wrong "correct" answer.
+
+The two commands are :mod:`lead_lite.difficulty` (pass-rate estimation with the current policy,
+resumable; band filtering).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -283,3 +290,18 @@ def to_dataset(rows: list[dict], tokenizer):
     return Dataset.from_list(
         [{"prompt": format_prompt(r["prompt"], tokenizer), "answer": r["answer"]} for r in rows]
     )
+
+
+def main(argv: list[str] | None = None):
+    """``difficulty`` or ``filter`` (see the module docstring); both live in :mod:`lead_lite.difficulty`."""
+    from lead_lite import difficulty
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"difficulty": difficulty.main, "filter": difficulty.filter_main}
+    if not argv or argv[0] not in commands:
+        raise SystemExit(f"usage: python -m lead_lite.data {{{','.join(commands)}}} ... (got {argv[:1]})")
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -108,20 +108,9 @@ def sample_hf(model, tokenizer, prompts: list[str], max_new_tokens: int, num_sam
     return out
 
 
-def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: int, num_samples: int,
-                temperature: float, top_p: float, min_p: float, seed: int,
-                adapter: str | None = None, chat_template_kwargs: dict | None = None) -> list[list[Completion]]:
-    """``num_samples`` completions per prompt with vLLM, a LoRA adapter applied per request.
-
-    Written against vLLM's documented offline API (``LLM``, ``SamplingParams``,
-    ``LoRARequest``); it needs a GPU and is not exercised by the CPU test suite. The base model
-    is loaded by vLLM itself (16-bit weights), whatever the preset's 4/8-bit settings say.
-
-    Returns:
-        for each prompt, its ``num_samples`` :class:`Completion` objects.
-    """
-    from vllm import LLM, SamplingParams
-    from vllm.lora.request import LoRARequest
+def vllm_engine(model_path: str, max_model_len: int, seed: int, adapter: str | None = None):
+    """A vLLM ``LLM`` for ``model_path``, able to apply the LoRA ``adapter`` (see :func:`sample_vllm`)."""
+    from vllm import LLM
 
     lora = {}
     if adapter is not None:
@@ -130,12 +119,35 @@ def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: 
         if not allowed:
             raise ValueError(f"{adapter}: LoRA rank {rank} is above vLLM's largest, {VLLM_LORA_RANKS[-1]}")
         lora = dict(enable_lora=True, max_lora_rank=allowed[0], max_loras=1)
+    return LLM(model=model_path, seed=seed, max_model_len=max_model_len, **lora)
+
+
+def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: int, num_samples: int,
+                temperature: float, top_p: float, min_p: float, seed: int,
+                adapter: str | None = None, chat_template_kwargs: dict | None = None,
+                engine=None) -> list[list[Completion]]:
+    """``num_samples`` completions per prompt with vLLM, a LoRA adapter applied per request.
+
+    Written against vLLM's documented offline API (``LLM``, ``SamplingParams``,
+    ``LoRARequest``); it needs a GPU and is not exercised by the CPU test suite. The base model
+    is loaded by vLLM itself (16-bit weights), whatever the preset's 4/8-bit settings say.
+
+    Args:
+        engine: an ``LLM`` from :func:`vllm_engine` to reuse across calls; None builds one sized
+            for these prompts.
+
+    Returns:
+        for each prompt, its ``num_samples`` :class:`Completion` objects.
+    """
+    from vllm import SamplingParams
+    from vllm.lora.request import LoRARequest
+
     # token ids, not text: the same tokenization as the HF path (no extra special tokens)
     inputs = [{"prompt_token_ids": tokenizer(t, add_special_tokens=False)["input_ids"]}
               for t in prompt_texts(tokenizer, prompts, chat_template_kwargs)]
     # the KV cache is sized for the longest request, not the model's full context
     max_model_len = max(len(x["prompt_token_ids"]) for x in inputs) + max_new_tokens
-    llm = LLM(model=model_path, seed=seed, max_model_len=max_model_len, **lora)
+    llm = engine if engine is not None else vllm_engine(model_path, max_model_len, seed, adapter)
     # with a seed, vLLM seeds the n samples of a prompt with seed, seed + 1, ..., so they differ
     params = SamplingParams(n=num_samples, temperature=temperature, top_p=top_p, min_p=min_p,
                             max_tokens=max_new_tokens, seed=seed)

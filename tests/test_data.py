@@ -1,5 +1,9 @@
 """Math data without training: dataset registry, gold-answer reading, prompt formats."""
 
+import json
+import sys
+import types
+
 import pytest
 
 from lead_lite import data as D
@@ -130,3 +134,36 @@ def test_evaluation_uses_the_training_prompt_format():
     assert rows[0]["prompt"].endswith("?\nLet's think step by step and put the final answer within \\boxed{}")
     assert load_benchmark("arithmetic", 2) == [{**r, "prompt": r["prompt"].replace(
         PROMPT_FORMATS["r1"].instruction, arithmetic.PROMPT_SUFFIX)} for r in rows]
+
+
+# -- difficulty: the vLLM path, against a stand-in module (vLLM itself needs a GPU) -----------------
+def test_difficulty_builds_one_vllm_engine_for_all_chunks(monkeypatch, tmp_path, tiny_path):
+    from lead_lite.data import main
+
+    made, generated = [], []
+
+    class LLM:
+        def __init__(self, **kw):
+            made.append(kw)
+
+        def generate(self, inputs, params, lora_request=None):
+            generated.append(len(inputs))
+            out = types.SimpleNamespace
+            return [out(outputs=[out(text="\\boxed{7}", token_ids=[5, 0], finish_reason="stop"),
+                                 out(text="\\boxed{8}", token_ids=[5, 6, 0], finish_reason="stop")]) for _ in inputs]
+
+    vllm = types.ModuleType("vllm")
+    vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: kw
+    lora = types.ModuleType("vllm.lora.request")
+    lora.LoRARequest = lambda *a: a
+    monkeypatch.setitem(sys.modules, "vllm", vllm)
+    monkeypatch.setitem(sys.modules, "vllm.lora", types.ModuleType("vllm.lora"))
+    monkeypatch.setitem(sys.modules, "vllm.lora.request", lora)
+    problems = tmp_path / "p.jsonl"
+    problems.write_text("\n".join(json.dumps({"problem": f"What is {a}+{7 - a}?", "answer": "7"}) for a in range(5)))
+    out = tmp_path / "pr.jsonl"
+    counts = main(["difficulty", "--data", str(problems), "--k", "2", "--output", str(out), "--engine", "vllm",
+                   "--chunk_size", "2", "--max_new_tokens", "16"])
+    assert len(made) == 1 and generated == [2, 2, 1]
+    assert counts["sampled"] == 5 and counts["in_between"] == 5
+    assert [json.loads(line)["pass_rate"] for line in out.read_text().splitlines()] == [0.5] * 5
