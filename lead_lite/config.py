@@ -60,6 +60,12 @@ class ModelArguments:
                   "default: the visible GPU."},
     )
     save_merged_16bit: bool = field(default=False, metadata={"help": "Also save a merged 16-bit model."})
+    init_adapter: str | None = field(
+        default=None,
+        metadata={"help": "A LoRA adapter directory (e.g. from lead_lite.sft or an earlier stage) to start from "
+                  "and train further; its own rank and targets apply. Default: a fresh adapter."},
+    )
+
 
 
 @dataclass
@@ -186,6 +192,12 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("prompt_format", data.prompt_format, f"must be one of: {', '.join(PROMPT_FORMATS)}")
     if data.answer_format is not None and data.answer_format not in ANSWER_FORMATS:
         bad("answer_format", data.answer_format, f"must be one of: {', '.join(ANSWER_FORMATS)}")
+    if model_args.init_adapter is not None:
+        from lead_lite.models import resolve_backend
+
+        if resolve_backend(model_args.backend) == "unsloth":
+            bad("init_adapter", model_args.init_adapter, "is loaded with PEFT; use backend: trl (the unsloth "
+                "backend attaches fresh adapters only)")
     if data.train_size <= 0:
         bad("train_size", data.train_size, "must be > 0")
     if data.eval_size < 0:

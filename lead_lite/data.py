@@ -1,4 +1,4 @@
-"""Training data for math GRPO: generated problems, named math datasets, or a user's file.
+"""Training data for math GRPO and SFT: generated problems, named math datasets, or a user's file.
 
     python -m lead_lite.data difficulty --model tiny --data problems.jsonl --k 8 --output pass_rates.jsonl
     python -m lead_lite.data filter --pass_rates pass_rates.jsonl --keep 0.1:0.9 --output filtered.jsonl
@@ -229,6 +229,41 @@ def clean_rows(rows: list[dict], source: str, problem_column: str | None = None,
     return kept
 
 
+def clean_sft_rows(rows: list[dict], source: str, problem_column: str | None = None,
+                   solution_column: str | None = None, prompt_format: str = "plain") -> list[dict]:
+    """Rows with ``prompt``, ``completion`` (the worked solution) and ``id``; others reported and dropped.
+
+    A solution without a final ``\\boxed{}`` answer would teach the model to end without one,
+    so such rows are reported and dropped as well. GSM8K's ``#### N`` line is rewritten as a
+    boxed answer.
+    """
+    if not rows:
+        raise DataError(f"{source}: no rows")
+    problem_col = _pick(rows, problem_column, PROBLEM_COLUMNS, "problem", source)
+    solution_col = _pick(rows, solution_column, SOLUTION_COLUMNS, "solution", source)
+    fmt = get_format(prompt_format)
+    kept: list[dict] = []
+    dropped: dict[str, list[int]] = {"a missing problem": [], "a missing solution": [],
+                                     "no final \\boxed{} answer in the solution": []}
+    for i, row in enumerate(rows):
+        problem, solution = _text(row.get(problem_col)), _text(row.get(solution_col))
+        if solution is not None and extract_boxed(solution) is None and gsm8k_answer(solution) is not None:
+            final = gsm8k_answer(solution)
+            solution = _GSM8K_FINAL.sub("", solution.strip()).rstrip() + f"\nThe final answer is \\boxed{{{final}}}."
+        if problem is None:
+            dropped["a missing problem"].append(i)
+        elif solution is None:
+            dropped["a missing solution"].append(i)
+        elif extract_boxed(solution) is None:
+            dropped["no final \\boxed{} answer in the solution"].append(i)
+        else:
+            kept.append({"prompt": fmt.prompt(problem), "completion": solution, "id": f"{source}:{i}"})
+    _report(source, dropped)
+    if not kept:
+        raise DataError(f"{source}: no row has both a problem and a worked solution with a boxed answer")
+    return kept
+
+
 # -- what the trainers read -----------------------------------------------------------------------
 def _columns(data: DataArguments, spec: DatasetSpec | None) -> dict:
     """Column and answer-format settings: the config's, else the registry entry's, else automatic."""
@@ -274,6 +309,20 @@ def reformat(rows: list[dict], prompt_format: str) -> list[dict]:
         return rows
     fmt = get_format(prompt_format)
     return [{**r, "prompt": fmt.prompt(r["prompt"].removesuffix(PROMPT_SUFFIX))} for r in rows]
+
+
+def load_sft_rows(data: DataArguments, seed: int) -> list[dict]:
+    """Shuffled SFT rows (``prompt``, ``completion``, ``id``): the dataset's worked solutions, or
+    ``train_size`` generated arithmetic problems with theirs."""
+    if data.dataset is None:
+        rows = reformat(arithmetic.generate(data.train_size, seed=seed, split="train"), data.prompt_format)
+        rows = [{"prompt": r["prompt"], "completion": r["solution"], "id": r["id"]} for r in rows]
+    else:
+        raw, spec = read_source(data.dataset)
+        cols = _columns(data, spec)
+        rows = clean_sft_rows(raw, data.dataset, cols["problem_column"], cols["solution_column"], data.prompt_format)
+    random.Random(seed).shuffle(rows)
+    return rows
 
 
 def format_prompt(prompt: str, tokenizer):

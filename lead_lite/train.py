@@ -3,6 +3,7 @@
     python -m lead_lite.train --model qwen3-1.7b          # a preset from configs/models/
     python -m lead_lite.train --model tiny                # the offline CPU demo (default)
     python -m lead_lite.train --model tiny --config my.yaml --alpha 0.1 --difficulty_reweight false
+    python -m lead_lite.train --model tiny --init_adapter runs/sft-tiny   # continue an SFT adapter
 
 How it departs from textbook GRPO (Shao et al. 2024): the reward of a correct completion depends
 on its length relative to the group's other correct completions, wrong answers are penalised,
@@ -10,7 +11,8 @@ and advantages are rescaled by the prompt's difficulty (see lead_lite.advantages
 components switch on and off with --length_reward / --explicit_penalty / --difficulty_reweight.
 
 Writes to --output_dir: resolved_config.yaml, metrics.jsonl, checkpoints, the LoRA adapter and
-summary.json (held-out accuracy and mean completion length before and after training).
+summary.json (held-out accuracy and mean completion length before and after training, and
+checksums of the LoRA weights training started from and saved).
 """
 
 from __future__ import annotations
@@ -110,11 +112,13 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     # 5. evaluate, train, save, evaluate
+    from lead_lite.models import adapter_digest
     from lead_lite.sampling import accuracy_and_length
 
     budget = data.eval_max_new_tokens or training.max_completion_length
     chat = training.chat_template_kwargs
     before = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
+    start = adapter_digest(trainer.model)  # the LoRA weights training starts from
     trainer.train(resume_from_checkpoint=_resume_arg(training.resume_from_checkpoint))
     trainer.save_model(str(out))
     after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
@@ -123,7 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
 
         save_merged(trainer.model, tokenizer, out / "merged-16bit", backend)
     summary = {"method": method_name(lead), "backend": backend, "steps": trainer.state.global_step,
-               "before": before, "after": after}
+               "before": before, "after": after, "init_adapter": model_args.init_adapter,
+               "start_adapter_digest": start, "adapter_digest": adapter_digest(out)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     verifier.close()
     if eval_rows:

@@ -76,8 +76,26 @@ def test_registry_name_loads_with_its_columns(monkeypatch):
     assert calls == dict(name="openai/gsm8k", split="train", config="main", data_files=None)
     assert [r["answer"] for r in rows] == ["7"] and rows[0]["solution"] == "3+4=7\n#### 7"
     assert rows[0]["prompt"].endswith("\nLet's think step by step and put the final answer within \\boxed{}")
+    sft = D.clean_sft_rows([{"question": "Q?", "answer": "3+4=7\n#### 7"}], "gsm8k", solution_column="answer")
+    assert sft[0]["completion"] == "3+4=7\nThe final answer is \\boxed{7}."
     with pytest.raises(D.DataError, match="no gold answers"):
         D.dataset_rows(DataArguments(dataset="grpo-lead-sft"))
+
+
+def test_sft_rows_need_a_boxed_solution(tmp_path, caplog):
+    path = tmp_path / "sft.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"problem": "What is 1+1?", "solution": "1+1=2. \\boxed{2}"},
+        {"problem": "What is 2+2?", "solution": "it is four"},  # no final answer: would teach none
+        {"problem": "What is 3+3?", "solution": ""},
+    ]))
+    rows = D.load_sft_rows(DataArguments(dataset=str(path)), seed=0)
+    assert rows == [{"prompt": "What is 1+1?" + arithmetic.PROMPT_SUFFIX, "completion": "1+1=2. \\boxed{2}",
+                     "id": f"{path}:0"}]
+    assert "no final \\boxed{} answer in the solution (first indices: [1])" in caplog.text
+    assert "a missing solution (first indices: [2])" in caplog.text
+    generated = D.load_sft_rows(DataArguments(train_size=4), seed=0)
+    assert len(generated) == 4 and all("\\boxed{" in r["completion"] for r in generated)
 
 
 # -- prompt formats ------------------------------------------------------------------------------
