@@ -67,7 +67,6 @@ class ModelArguments:
     )
 
 
-
 @dataclass
 class LeadArguments:
     """GRPO-LEAD: one flag per component, each constant named after its paper symbol."""
@@ -247,11 +246,51 @@ def _pop_flag(argv: list[str], flag: str) -> str | None:
     return None
 
 
-def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
-    """Parse defaults < preset < YAML < flags into (model, lead, data, training[, extras...]).
+STAGE_METHODS = ("grpo", "sft")
+STAGE_FIXED = ("output_dir", "model", "model_name_or_path")  # one base model; stage dirs are output_dir/stage-N
 
-    ``training`` is TRL's ``GRPOConfig``; the prompt format's chat-template switches are merged
-    into its ``chat_template_kwargs``. Raises :class:`ConfigError` naming the bad key or field.
+
+def read_stages(argv: list[str]) -> list[dict] | None:
+    """The ``stages:`` list of the ``--config`` file (None when it has none), each entry checked.
+
+    A stage is a mapping of config keys layered over the file's top level (flags still win),
+    plus ``method``: ``grpo`` (default) or ``sft``. A stage may not set ``output_dir``, ``model``
+    or ``model_name_or_path`` (stages share one base model and write to ``output_dir/stage-N``);
+    only the first may set ``init_adapter`` (the others start from the previous stage's adapter).
+    Other keys are checked when each stage is parsed (:func:`parse_config` with ``stage``).
+    """
+    config_file = _pop_flag(list(argv), "--config")
+    if config_file is None:
+        return None
+    stages = _load_yaml(Path(config_file)).get("stages")
+    if stages is None:
+        return None
+    if not isinstance(stages, list) or not stages:
+        raise ConfigError(f"{config_file}: stages must be a non-empty list of mappings")
+    for i, stage in enumerate(stages):
+        where = f"{config_file}: stages[{i}]"
+        if not isinstance(stage, dict):
+            raise ConfigError(f"{where}: must be a mapping of field: value")
+        if stage.get("method", "grpo") not in STAGE_METHODS:
+            raise ConfigError(f"{where}: method {stage['method']!r} must be one of {', '.join(STAGE_METHODS)}")
+        fixed = sorted(set(stage) & {*STAGE_FIXED, "stages", *(("init_adapter",) if i else ())})
+        if fixed:
+            raise ConfigError(f"{where}: cannot set {', '.join(fixed)} (stages share one base model, write to "
+                              "output_dir/stage-N and start from the previous stage's adapter)")
+        if stage.get("method") == "sft" and i:
+            raise ConfigError(f"{where}: an sft stage can only come first (stage 0)")
+    return stages
+
+
+def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = (),
+                 stage: tuple[str, dict] | None = None):
+    """Parse defaults < preset < YAML < stage < flags into (model, lead, data, training[, extras...]).
+
+    ``training`` is TRL's ``GRPOConfig``. ``stage`` is (a name for messages, one entry of the
+    YAML's ``stages:`` list without its ``method``), layered over the file's top-level keys; a
+    file with ``stages:`` is only read with one. The prompt format's chat-template switches are
+    merged into ``training.chat_template_kwargs``. Raises :class:`ConfigError` naming the bad
+    key or field.
     """
     from trl import GRPOConfig, TrlParser
 
@@ -269,6 +308,10 @@ def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
     model = _pop_flag(probe, "--model")
     if config_file is not None:
         user = _load_yaml(Path(config_file))
+        if "stages" in user and stage is None:
+            raise ConfigError(f"{config_file}: lists stages; run them with python -m lead_lite.train --config "
+                              f"{config_file}")
+        user = {k: v for k, v in user.items() if k != "stages"}
         model = model or user.get("model")
     model = model or ModelArguments.model
     preset = preset_path(model)
@@ -276,6 +319,8 @@ def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
         layers.append((str(preset), _load_yaml(preset)))
     if config_file is not None:
         layers.append((config_file, user))
+    if stage is not None:
+        layers.append((f"{config_file}: {stage[0]}", stage[1]))
 
     import torch
 

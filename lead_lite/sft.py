@@ -6,8 +6,9 @@
         --problem_column instruction --solution_column output --output_dir runs/sft-r1-1.5b
     python -m lead_lite.train --model tiny --init_adapter runs/sft-tiny                  # GRPO-LEAD from it
 
-The paper's pipeline is SFT -> GRPO-LEAD stage 1 -> stage 2/3; this is its first step. The
-policy loads as for GRPO (:func:`lead_lite.models.load_policy`:
+The paper's pipeline is SFT -> GRPO-LEAD stage 1 -> stage 2/3; this is its first step, also
+available as stage 0 of a curriculum (``method: sft`` in a ``stages:`` list, see
+:mod:`lead_lite.curriculum`). The policy loads as for GRPO (:func:`lead_lite.models.load_policy`:
 LoRA, 4-bit with ``load_in_4bit`` on a GPU, or continuing ``init_adapter``).
 
 Data: a problem column and a worked-solution column (``problem_column`` / ``solution_column``,
@@ -69,8 +70,8 @@ def sft_config(training, model_args):
     return SFTConfig(**shared, max_length=model_args.max_seq_length, completion_only_loss=True)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Run SFT; returns the summary (also written to summary.json)."""
+def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -> dict:
+    """Run SFT; ``stage`` is a curriculum stage's (name, overrides), see :func:`lead_lite.config.parse_config`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     from lead_lite import unsloth_backend
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        model_args, _, data, training = parse_config(argv)
+        model_args, _, data, training = parse_config(argv, stage=stage)
         if data.task != "arithmetic":
             raise ConfigError(f"task={data.task!r}: its SFT stage is part of python -m lead_lite.recipes.{data.task}")
     except ConfigError as exc:

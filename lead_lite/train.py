@@ -4,6 +4,7 @@
     python -m lead_lite.train --model tiny                # the offline CPU demo (default)
     python -m lead_lite.train --model tiny --config my.yaml --alpha 0.1 --difficulty_reweight false
     python -m lead_lite.train --model tiny --init_adapter runs/sft-tiny   # continue an SFT adapter
+    python -m lead_lite.train --config configs/curriculum/tiny.yaml       # stages, see lead_lite.curriculum
 
 How it departs from textbook GRPO (Shao et al. 2024): the reward of a correct completion depends
 on its length relative to the group's other correct completions, wrong answers are penalised,
@@ -12,7 +13,8 @@ components switch on and off with --length_reward / --explicit_penalty / --diffi
 
 Writes to --output_dir: resolved_config.yaml, metrics.jsonl, checkpoints, the LoRA adapter and
 summary.json (held-out accuracy and mean completion length before and after training, and
-checksums of the LoRA weights training started from and saved).
+checksums of the LoRA weights training started from and saved). A config with a ``stages:``
+list runs each stage in order into output_dir/stage-N (:mod:`lead_lite.curriculum`).
 """
 
 from __future__ import annotations
@@ -34,16 +36,25 @@ def _resume_arg(value):
     return value
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -> dict | list[dict]:
+    """Train once (returns the summary), or run a config's stages (returns their records).
+
+    ``stage`` is one curriculum stage's (name, overrides), passed by :func:`lead_lite.curriculum.run`.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     from lead_lite import unsloth_backend
 
     unsloth_backend.import_first(argv)  # before trl, so Unsloth's patches apply
-    from lead_lite.config import ConfigError, method_name, parse_config, save_resolved
+    from lead_lite.config import ConfigError, method_name, parse_config, read_stages, save_resolved
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        model_args, lead, data, training = parse_config(argv)
+        stages = read_stages(argv) if stage is None else None
+        if stages:
+            from lead_lite import curriculum
+
+            return curriculum.run(argv, stages)
+        model_args, lead, data, training = parse_config(argv, stage=stage)
     except ConfigError as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc

@@ -1,13 +1,14 @@
-"""Math data without training: dataset registry, gold-answer reading, prompt formats."""
+"""Math data without training: dataset registry, gold-answer reading, prompt formats, stage configs."""
 
 import json
 import sys
 import types
 
 import pytest
+import yaml
 
 from lead_lite import data as D
-from lead_lite.config import ConfigError, DataArguments, parse_config
+from lead_lite.config import ConfigError, DataArguments, parse_config, read_stages
 from lead_lite.prompts import FINAL_ANSWER, PROMPT_FORMATS, merged_chat_template_kwargs
 from lead_lite.tasks import arithmetic
 
@@ -152,6 +153,52 @@ def test_evaluation_uses_the_training_prompt_format():
     assert rows[0]["prompt"].endswith("?\nLet's think step by step and put the final answer within \\boxed{}")
     assert load_benchmark("arithmetic", 2) == [{**r, "prompt": r["prompt"].replace(
         PROMPT_FORMATS["r1"].instruction, arithmetic.PROMPT_SUFFIX)} for r in rows]
+
+
+# -- curriculum configs --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "stages, match",
+    [
+        ([], "non-empty list"),
+        ([{"max_steps": 1}, {"output_dir": "x"}], r"stages\[1\]: cannot set output_dir"),
+        ([{"max_steps": 1}, {"init_adapter": "x"}], r"stages\[1\]: cannot set init_adapter"),
+        ([{"model": "qwen3-1.7b"}], "cannot set model"),
+        ([{"method": "dpo"}], "method 'dpo'"),
+        ([{}, {"method": "sft"}], "sft stage can only come first"),
+    ],
+)
+def test_bad_stage_lists_fail_before_anything_loads(tmp_path, stages, match):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"model": "tiny", "stages": stages}))
+    with pytest.raises(ConfigError, match=match):
+        read_stages(["--config", str(cfg)])
+
+
+def test_stage_keys_are_checked_and_a_stage_file_needs_the_stage_runner(tmp_path):
+    from lead_lite.train import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"model": "tiny", "stages": [{"max_steps": 1}, {"max_stpes": 2}]}))
+    with pytest.raises(SystemExit) as exc:
+        main(["--config", str(cfg), "--output_dir", str(tmp_path / "run")])
+    assert exc.value.code == 2 and not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match="lists stages"):
+        parse_config(["--config", str(cfg)])
+
+
+def test_every_shipped_curriculum_resolves():
+    from lead_lite.config import REPO_ROOT
+    from lead_lite.curriculum import plan
+
+    files = sorted((REPO_ROOT / "configs" / "curriculum").glob("*.yaml"))
+    assert len(files) >= 2
+    for path in files:
+        argv = ["--config", str(path), "--bf16", "false", "--use_cpu", "true", "--output_dir", "/tmp/cur"]
+        planned = plan(argv, read_stages(argv))
+        assert [p[2][1]["output_dir"] for p in planned] == [f"/tmp/cur/stage-{i}" for i in range(len(planned))]
+        assert planned[0][0] == "sft" and all(p[0] == "grpo" for p in planned[1:])
+        for (_, _, (_, prev)), (_, _, (_, values)) in zip(planned, planned[1:]):
+            assert values["init_adapter"] == prev["output_dir"]
 
 
 # -- difficulty: the vLLM path, against a stand-in module (vLLM itself needs a GPU) -----------------
