@@ -17,7 +17,7 @@ GRPO-LEAD stage 1, stage 2/3). The first stage starts from a fresh adapter or fr
 ``init_adapter`` (key or flag); every later stage loads the previous stage's adapter onto the base
 model and trains it further (:func:`lead_lite.models.attach_adapter`), so its LoRA rank and
 targets are those of the first stage. Every stage's configuration is resolved and checked
-before the first one trains.
+before the first one trains. With ``--dry-run``, each GRPO stage prints its memory plan instead.
 
 Writes ``output_dir/curriculum.json`` (rewritten after each stage): for each stage its method,
 directory, the adapter it started from, checksums of the LoRA weights it started from and
@@ -74,13 +74,25 @@ def plan(argv: list[str], stages: list[dict]) -> list[tuple[str, list[str], tupl
 def run(argv: list[str], stages: list[dict]) -> list[dict]:
     """Run the stages in order; returns (and writes to curriculum.json) one record per stage."""
     from lead_lite import sft, train
-    from lead_lite.config import ConfigError
+    from lead_lite.config import ConfigError, parse_config
 
     try:
         planned = plan(argv, stages)
+        dry_run = parse_config(planned[0][1], stage=planned[0][2])[0].dry_run
     except ConfigError as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
+    if dry_run:  # the memory plan of every GRPO stage; nothing loads or trains
+        codes = []
+        for method, stage_argv, stage in planned:
+            if method == "sft":
+                logger.info("curriculum %s (sft): no memory plan for SFT", stage[0])
+                continue
+            try:
+                train.main(stage_argv, stage=stage)
+            except SystemExit as exc:
+                codes.append(exc.code or 0)
+        raise SystemExit(max(codes, default=0))
     parent = Path(planned[0][2][1]["output_dir"]).parent
     parent.mkdir(parents=True, exist_ok=True)
     records = []

@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         model_args, _, data, training = parse_config(argv, stage=stage)
+        if model_args.dry_run:
+            raise ConfigError("dry_run=True: the memory plan covers GRPO runs (python -m lead_lite.train --dry-run)")
         if data.task != "arithmetic":
             raise ConfigError(f"task={data.task!r}: its SFT stage is part of python -m lead_lite.recipes.{data.task}")
     except ConfigError as exc:

@@ -186,6 +186,16 @@ def test_stage_keys_are_checked_and_a_stage_file_needs_the_stage_runner(tmp_path
         parse_config(["--config", str(cfg)])
 
 
+def test_curriculum_dry_run_trains_nothing(tmp_path):
+    from lead_lite.config import REPO_ROOT
+    from lead_lite.train import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--config", str(REPO_ROOT / "configs/curriculum/tiny.yaml"), "--output_dir", str(tmp_path / "run"),
+              "--dry-run"])
+    assert exc.value.code == 0 and not (tmp_path / "run").exists()
+
+
 def test_every_shipped_curriculum_resolves():
     from lead_lite.config import REPO_ROOT
     from lead_lite.curriculum import plan
