@@ -1,7 +1,8 @@
 """Evaluation benchmarks: math test sets on the Hugging Face hub, local files, generated problems.
 
-``load_benchmark(name)`` returns rows with ``prompt`` (the problem followed by the GRPO-LEAD
-prompt suffix), ``answer`` (the gold answer, a string) and ``id``:
+``load_benchmark(name)`` returns rows with ``prompt`` (the problem followed by the instruction of
+a prompt format, :mod:`lead_lite.prompts`; by default the GRPO-LEAD suffix), ``answer`` (the gold
+answer, a string) and ``id``:
 
 - a name in :data:`BENCHMARKS` (needs network, or the dataset in the local hub cache);
 - ``arithmetic``: the generated test split of :mod:`lead_lite.tasks.arithmetic` (offline);
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lead_lite.data import DataError, _load_external, clean_rows
+from lead_lite.data import DataError, _load_external, clean_rows, reformat
 from lead_lite.tasks import arithmetic
 
 
@@ -52,19 +53,21 @@ def benchmark_name(spec: str) -> str:
     return Path(spec).stem
 
 
-def load_benchmark(spec: str, max_problems: int | None = None) -> list[dict]:
+def load_benchmark(spec: str, max_problems: int | None = None, prompt_format: str = "plain") -> list[dict]:
     """The rows of a benchmark (see the module docstring for what ``spec`` may be).
 
     Args:
         spec: a benchmark name, ``arithmetic``, or a local file path.
         max_problems: keep only the first this many problems (None: all).
+        prompt_format: the instruction after each problem (:mod:`lead_lite.prompts`), as in training.
 
     Returns:
         rows with ``prompt``, ``answer`` and ``id``; rows without a problem or an answer are
         reported and dropped by :func:`lead_lite.data.clean_rows`.
     """
     if spec == ARITHMETIC:
-        rows = arithmetic.generate(max_problems or ARITHMETIC_SIZE, seed=ARITHMETIC_SEED, split="test")
+        rows = reformat(arithmetic.generate(max_problems or ARITHMETIC_SIZE, seed=ARITHMETIC_SEED, split="test"),
+                        prompt_format)
         return [{"prompt": r["prompt"], "answer": r["answer"], "id": r["id"]} for r in rows]
     if spec in BENCHMARKS:
         bench = BENCHMARKS[spec]
@@ -72,9 +75,10 @@ def load_benchmark(spec: str, max_problems: int | None = None) -> list[dict]:
         missing = {bench.problem, bench.answer} - set(raw[0]) if raw else set()
         if missing:
             raise DataError(f"{spec} ({bench.hub_id}): no column(s) {sorted(missing)}; found {sorted(raw[0])}")
-        rows = clean_rows([{"problem": r[bench.problem], "answer": r[bench.answer]} for r in raw], spec)
+        rows = clean_rows([{"problem": r[bench.problem], "answer": r[bench.answer]} for r in raw], spec,
+                          prompt_format=prompt_format)
     elif Path(spec).is_file():
-        rows = clean_rows(_load_external(spec), benchmark_name(spec))
+        rows = clean_rows(_load_external(spec), benchmark_name(spec), prompt_format=prompt_format)
     else:
         raise DataError(f"{spec!r}: not a benchmark ({', '.join([*BENCHMARKS, ARITHMETIC])}) "
                         "and not a local .jsonl/.json/.parquet/.csv file")

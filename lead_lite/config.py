@@ -62,6 +62,11 @@ class ModelArguments:
                   "default: the visible GPU."},
     )
     save_merged_16bit: bool = field(default=False, metadata={"help": "Also save a merged 16-bit model."})
+    init_adapter: str | None = field(
+        default=None,
+        metadata={"help": "A LoRA adapter directory (e.g. from lead_lite.sft or an earlier stage) to start from "
+                  "and train further; its own rank and targets apply. Default: a fresh adapter."},
+    )
 
 
 @dataclass
@@ -107,8 +112,31 @@ class DataArguments:
     )
     dataset: str | None = field(
         default=None,
-        metadata={"help": "A local jsonl/parquet/csv file or hub id with `problem` and `answer` columns "
-                  "(countdown: `nums` and `target`); overrides the generated task's training data."},
+        metadata={"help": "A name in lead_lite.data.DATASETS (deepscaler, grpo-lead-stage1, grpo-lead-stage2, "
+                  "grpo-lead-sft, gsm8k, math), a local jsonl/json/parquet/csv file or a hub id "
+                  "(countdown: `nums` and `target` columns); overrides the generated task's training data."},
+    )
+    problem_column: str | None = field(
+        default=None,
+        metadata={"help": "Column of the problem text (default: the dataset's, else problem/question/prompt)."},
+    )
+    answer_column: str | None = field(
+        default=None,
+        metadata={"help": "Column of the gold answer (default: the dataset's, else answer/final_answer/solution)."},
+    )
+    answer_format: str | None = field(
+        default=None,
+        metadata={"help": "How the gold answer is read from its column: plain, gsm8k (after ####), boxed (last "
+                  "\\boxed{}), auto (boxed, else ####, else the text). Default: the dataset's, else auto."},
+    )
+    solution_column: str | None = field(
+        default=None,
+        metadata={"help": "SFT: column of the worked solution (default: the dataset's, else solution)."},
+    )
+    prompt_format: str = field(
+        default="plain",
+        metadata={"help": "Instruction and chat-template switches (lead_lite.prompts.PROMPT_FORMATS): plain, r1, "
+                  "qwen3-think, qwen3-no-think. Model presets set theirs."},
     )
     bad_rows: str = field(
         default="skip",
@@ -165,6 +193,19 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("task", data.task, f"must be one of: {', '.join(TASKS)}")
     if data.bad_rows not in BAD_ROWS:
         bad("bad_rows", data.bad_rows, f"must be one of: {', '.join(BAD_ROWS)}")
+    from lead_lite.data import ANSWER_FORMATS
+    from lead_lite.prompts import PROMPT_FORMATS
+
+    if data.prompt_format not in PROMPT_FORMATS:
+        bad("prompt_format", data.prompt_format, f"must be one of: {', '.join(PROMPT_FORMATS)}")
+    if data.answer_format is not None and data.answer_format not in ANSWER_FORMATS:
+        bad("answer_format", data.answer_format, f"must be one of: {', '.join(ANSWER_FORMATS)}")
+    if model_args.init_adapter is not None:
+        from lead_lite.models import resolve_backend
+
+        if resolve_backend(model_args.backend) == "unsloth":
+            bad("init_adapter", model_args.init_adapter, "is loaded with PEFT; use backend: trl (the unsloth "
+                "backend attaches fresh adapters only)")
     if data.train_size <= 0:
         bad("train_size", data.train_size, "must be > 0")
     if data.eval_size < 0:
@@ -214,12 +255,55 @@ def _pop_flag(argv: list[str], flag: str) -> str | None:
     return None
 
 
-def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
-    """Parse defaults < preset < YAML < flags into (model, lead, data, training[, extras...]).
+STAGE_METHODS = ("grpo", "sft")
+STAGE_FIXED = ("output_dir", "model", "model_name_or_path")  # one base model; stage dirs are output_dir/stage-N
 
-    ``training`` is TRL's ``GRPOConfig``. Raises :class:`ConfigError` naming the bad key or field.
+
+def read_stages(argv: list[str]) -> list[dict] | None:
+    """The ``stages:`` list of the ``--config`` file (None when it has none), each entry checked.
+
+    A stage is a mapping of config keys layered over the file's top level (flags still win),
+    plus ``method``: ``grpo`` (default) or ``sft``. A stage may not set ``output_dir``, ``model``
+    or ``model_name_or_path`` (stages share one base model and write to ``output_dir/stage-N``);
+    only the first may set ``init_adapter`` (the others start from the previous stage's adapter).
+    Other keys are checked when each stage is parsed (:func:`parse_config` with ``stage``).
+    """
+    config_file = _pop_flag(list(argv), "--config")
+    if config_file is None:
+        return None
+    stages = _load_yaml(Path(config_file)).get("stages")
+    if stages is None:
+        return None
+    if not isinstance(stages, list) or not stages:
+        raise ConfigError(f"{config_file}: stages must be a non-empty list of mappings")
+    for i, stage in enumerate(stages):
+        where = f"{config_file}: stages[{i}]"
+        if not isinstance(stage, dict):
+            raise ConfigError(f"{where}: must be a mapping of field: value")
+        if stage.get("method", "grpo") not in STAGE_METHODS:
+            raise ConfigError(f"{where}: method {stage['method']!r} must be one of {', '.join(STAGE_METHODS)}")
+        fixed = sorted(set(stage) & {*STAGE_FIXED, "stages", *(("init_adapter",) if i else ())})
+        if fixed:
+            raise ConfigError(f"{where}: cannot set {', '.join(fixed)} (stages share one base model, write to "
+                              "output_dir/stage-N and start from the previous stage's adapter)")
+        if stage.get("method") == "sft" and i:
+            raise ConfigError(f"{where}: an sft stage can only come first (stage 0)")
+    return stages
+
+
+def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = (),
+                 stage: tuple[str, dict] | None = None):
+    """Parse defaults < preset < YAML < stage < flags into (model, lead, data, training[, extras...]).
+
+    ``training`` is TRL's ``GRPOConfig``. ``stage`` is (a name for messages, one entry of the
+    YAML's ``stages:`` list without its ``method``), layered over the file's top-level keys; a
+    file with ``stages:`` is only read with one. The prompt format's chat-template switches are
+    merged into ``training.chat_template_kwargs``. Raises :class:`ConfigError` naming the bad
+    key or field.
     """
     from trl import GRPOConfig, TrlParser
+
+    from lead_lite.prompts import merged_chat_template_kwargs
 
     argv = list(sys.argv[1:] if argv is None else argv)
     dataclass_types = (ModelArguments, LeadArguments, DataArguments, GRPOConfig, *extra_dataclasses)
@@ -233,6 +317,10 @@ def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
     model = _pop_flag(probe, "--model")
     if config_file is not None:
         user = _load_yaml(Path(config_file))
+        if "stages" in user and stage is None:
+            raise ConfigError(f"{config_file}: lists stages; run them with python -m lead_lite.train --config "
+                              f"{config_file}")
+        user = {k: v for k, v in user.items() if k != "stages"}
         model = model or user.get("model")
     model = model or ModelArguments.model
     preset = preset_path(model)
@@ -240,6 +328,8 @@ def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
         layers.append((str(preset), _load_yaml(preset)))
     if config_file is not None:
         layers.append((config_file, user))
+    if stage is not None:
+        layers.append((f"{config_file}: {stage[0]}", stage[1]))
 
     import torch
 
@@ -262,6 +352,10 @@ def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = ()):
     if model_args.model_name_or_path is None:
         model_args.model_name_or_path = model_args.model
     validate(model_args, lead, data, training)
+    try:
+        training.chat_template_kwargs = merged_chat_template_kwargs(data.prompt_format, training.chat_template_kwargs)
+    except ValueError as exc:
+        raise ConfigError(f"prompt_format={data.prompt_format!r}: {exc}") from exc
     return tuple(objs)
 
 

@@ -1,6 +1,24 @@
-"""Training data for math GRPO: generated problems or a user's file / hub dataset.
+"""Training data for math GRPO and SFT: generated problems, named math datasets, or a user's file.
 
-Every row reaching the trainer has ``prompt`` and ``answer`` (the gold answer, a string).
+    python -m lead_lite.data difficulty --model tiny --data problems.jsonl --k 8 --output pass_rates.jsonl
+    python -m lead_lite.data filter --pass_rates pass_rates.jsonl --keep 0.1:0.9 --output filtered.jsonl
+
+``DataArguments.dataset`` is a name in :data:`DATASETS` (DeepScaleR, the official GRPO-LEAD stage
+files and SFT set, GSM8K, MATH), a local ``.jsonl`` / ``.json`` / ``.parquet`` / ``.csv`` file, or
+any hub id. Columns: ``problem_column`` / ``answer_column`` / ``solution_column`` (default: the
+registry entry's, else the first present of :data:`PROBLEM_COLUMNS` / :data:`ANSWER_COLUMNS` /
+:data:`SOLUTION_COLUMNS`); the gold answer is read from the answer column as ``answer_format``
+says (:data:`ANSWER_FORMATS`: GSM8K's ``#### N``, MATH's last ``\\boxed{}``, or the text itself).
+
+Every GRPO row has ``prompt`` (problem + the prompt format's instruction, :mod:`lead_lite.prompts`),
+``problem``, ``answer`` (the gold answer, a string the verifier can parse) and ``id``
+(``source:index`` in the source). A row with a missing problem, a missing gold answer, or a gold
+answer the verifier cannot match against itself is reported (count per reason and the first
+indices) and dropped: it is never trained on with an unjudgeable or wrong "correct" answer.
+
+The two commands are :mod:`lead_lite.difficulty` (pass-rate estimation with the current policy,
+resumable; band filtering).
+
 A row whose problem or answer is missing, empty or of the wrong type is reported with its index
 and reason and dropped (``bad_rows: skip``, the default) or stops the run (``bad_rows: error``);
 it is never trained on.
@@ -8,40 +26,119 @@ it is never trained on.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
+import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from lead_lite.config import DataArguments
+from lead_lite.prompts import get_format
 from lead_lite.tasks import arithmetic
 from lead_lite.tasks.arithmetic import PROMPT_SUFFIX
+from lead_lite.verifier import MathVerifier, Verdict, extract_boxed
 
 logger = logging.getLogger(__name__)
 
 MAX_REPORTED = 20  # malformed rows listed one by one; the rest are counted
 PROBLEM_COLUMNS = ("problem", "question", "prompt")
 ANSWER_COLUMNS = ("answer", "final_answer", "solution")
+SOLUTION_COLUMNS = ("solution", "completion", "response")
+N_REPORTED = 10  # dropped rows whose indices are logged
 
 
 class DataError(ValueError):
     """A data file or dataset cannot be used; the message names it."""
 
 
-def _load_external(name: str, split: str = "train") -> list[dict]:
-    """The rows of a local file (all of them) or of one split of a hub dataset."""
+# -- where the data is ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A math dataset on the hub or at a URL: how to load it and which columns hold what.
+
+    Attributes:
+        path: hub id, or a ``datasets`` builder (``json``) when ``data_files`` is set.
+        problem / answer / solution: column names (``answer`` None: no gold answer, SFT only).
+        answer_format: how the gold answer is read from the answer column (:data:`ANSWER_FORMATS`).
+        checked: how the id and the columns were checked (no dataset can be loaded here).
+    """
+
+    path: str
+    problem: str
+    answer: str | None
+    answer_format: str
+    solution: str | None
+    checked: str
+    split: str = "train"
+    config: str | None = None
+    data_files: str | None = None
+
+
+OFFICIAL = "https://raw.githubusercontent.com/aeroplanepaper/GRPO-LEAD/main/deepscaler/data/train/"
+DATASETS: dict[str, DatasetSpec] = {
+    "deepscaler": DatasetSpec(
+        "agentica-org/DeepScaleR-Preview-Dataset", "problem", "answer", "plain", "solution",
+        "columns and size (40,315 rows, one train split) from the dataset card of a copy; not loaded"),
+    "grpo-lead-stage1": DatasetSpec(
+        "json", "problem", "answer", "plain", "solution",
+        "file listed in the official repository's tree; columns inferred from the notebook that writes it "
+        "(DeepScaleR rows with difficulty >= 3.5); not read", data_files=OFFICIAL + "stage1_data.json"),
+    "grpo-lead-stage2": DatasetSpec(
+        "json", "problem", "answer", "plain", "solution",
+        "the repository's file loaded through this builder: 3,453 rows with problem, answer, correctness, "
+        "difficulty (1,485 with a solution); 6 unparsable golds", data_files=OFFICIAL + "stage_2%263_data.json"),
+    "grpo-lead-sft": DatasetSpec(
+        "PlanePaper/GRPO-LEAD-SFTData", "instruction", None, "plain", "output",
+        "id and size (12,153 rows, one file sft-data.json) from its dataset card; columns UNVERIFIED "
+        "(the card says LLaMA-Factory prompt-completion format; instruction/output is a guess)"),
+    "gsm8k": DatasetSpec(
+        "openai/gsm8k", "question", "answer", "gsm8k", "answer",
+        "config main, question/answer, 7,473 train / 1,319 test, from the card and copies' cards; not loaded",
+        config="main"),
+    "math": DatasetSpec(
+        "DigitalLearningGmbH/MATH-lighteval", "problem", "solution", "boxed", "solution",
+        "problem/level/type/solution, 7,500 train / 5,000 test, from copies' cards; not loaded",
+        config="default"),
+}
+
+
+def _load_external(name: str, split: str = "train", config: str | None = None,
+                   data_files: str | None = None) -> list[dict]:
+    """The rows of a local file (all of them), or of one split of a hub dataset / remote file."""
     from datasets import load_dataset
 
     path = Path(name)
     suffix = path.suffix.lower()
+    if path.exists() and suffix == ".jsonl":
+        return _read_jsonl(path)  # as written: datasets' JSON loader would coerce "1.50" to 1.5
     if path.exists():
         kind = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}.get(suffix)
         if kind is None:
             raise DataError(f"{name}: unsupported file type {suffix!r} (use .jsonl, .json, .parquet or .csv)")
         ds = load_dataset(kind, data_files=str(path), split="train")
     else:
-        ds = load_dataset(name, split=split)
+        ds = load_dataset(name, config, data_files=data_files, split=split)
     return list(ds)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    """Every line of a JSONL file, values exactly as written; a broken line names its number."""
+    rows = []
+    with path.open() as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}: line {n} is not valid JSON ({exc.msg})") from exc
+            if not isinstance(row, dict):
+                raise DataError(f"{path}: line {n} is a {type(row).__name__}, not a JSON object")
+            rows.append(row)
+    return rows
 
 
 def row_issue(row: dict, problem_col: str, answer_col: str) -> str | None:
@@ -74,39 +171,193 @@ def row_issue(row: dict, problem_col: str, answer_col: str) -> str | None:
     return None
 
 
-def clean_rows(rows: list[dict], source: str, bad_rows: str = "skip") -> list[dict]:
-    """Map problem/answer columns to ``prompt``/``answer``; report unusable rows by index.
+def read_source(name: str) -> tuple[list[dict], DatasetSpec | None]:
+    """(raw rows, registry entry or None) of a registry name, local file or hub id."""
+    spec = DATASETS.get(name)
+    if spec is None:
+        return _load_external(name), None
+    logger.info("%s: loading %s%s (%s)", name, spec.path, f" {spec.data_files}" if spec.data_files else "",
+                spec.checked)
+    return _load_external(spec.path, spec.split, spec.config, spec.data_files), spec
 
-    ``bad_rows="skip"`` drops them with a warning per row; ``"error"`` raises :class:`DataError`
-    naming them.
+
+# -- reading gold answers -------------------------------------------------------------------------
+_GSM8K_FINAL = re.compile(r"####\s*([^\n]+?)\s*$")
+
+
+def gsm8k_answer(text: str) -> str | None:
+    """The final answer after GSM8K's ``####`` marker (last line), else None.
+
+    Example:
+        >>> gsm8k_answer("She has 3+4=<<3+4=7>>7 apples.\\n#### 7")
+        '7'
+    """
+    m = _GSM8K_FINAL.search(text.strip())
+    return m.group(1) if m else None
+
+
+def plain_answer(text: str) -> str | None:
+    return text.strip() or None
+
+
+def auto_answer(text: str) -> str | None:
+    """The last ``\\boxed{}`` when there is one, else GSM8K's ``#### N``, else the text itself."""
+    if extract_boxed(text) is not None:
+        return extract_boxed(text)
+    return gsm8k_answer(text) if "####" in text else plain_answer(text)
+
+
+ANSWER_FORMATS = {"auto": auto_answer, "plain": plain_answer, "gsm8k": gsm8k_answer, "boxed": extract_boxed}
+
+
+def _pick(rows: list[dict], requested: str | None, candidates: tuple[str, ...], what: str, source: str) -> str:
+    if requested is not None:
+        if requested not in rows[0]:
+            raise DataError(f"{source}: no {what} column {requested!r}; found {sorted(rows[0])}")
+        return requested
+    found = next((c for c in candidates if c in rows[0]), None)
+    if found is None:
+        raise DataError(f"{source}: needs a {what} column (one of {candidates}, or set {what}_column); "
+                        f"found {sorted(rows[0])}")
+    return found
+
+
+def _report(source: str, dropped: dict[str, list[int]]) -> None:
+    for reason, indices in dropped.items():
+        if indices:
+            logger.warning("%s: dropped %d row(s) with %s (first indices: %s)", source, len(indices), reason,
+                           indices[:N_REPORTED])
+
+
+def _text(value) -> str | None:
+    """A cell as stripped text (numbers become strings); None when missing or empty."""
+    if value is None or isinstance(value, (list, dict)):
+        return None
+    return str(value).strip() or None
+
+
+def clean_rows(rows: list[dict], source: str, problem_column: str | None = None, answer_column: str | None = None,
+               answer_format: str = "auto", prompt_format: str = "plain",
+               solution_column: str | None = None, bad_rows: str = "skip") -> list[dict]:
+    """Rows with ``prompt``, ``problem``, ``answer`` and ``id`` (and ``solution`` when asked for).
+
+    Reports and drops rows with no problem, an empty answer cell, or an unparsable gold answer:
+    none where ``answer_format`` looks (e.g. no ``\\boxed{}``), or one the verifier cannot match
+    against itself (every completion would be judged wrong or unjudgeable).
+
+    Args:
+        rows: raw rows; source: their name in the log and in ``id``.
+        problem_column / answer_column: None picks the first of PROBLEM_COLUMNS / ANSWER_COLUMNS.
+        answer_format: a key of :data:`ANSWER_FORMATS`.
+        prompt_format: a key of :data:`lead_lite.prompts.PROMPT_FORMATS`.
+        solution_column: copy this column to ``solution`` (kept as is; may be empty).
+        bad_rows: ``skip`` drops unusable rows with a warning naming each (up to MAX_REPORTED);
+            ``error`` raises :class:`DataError` naming them.
     """
     if not rows:
         raise DataError(f"{source}: no rows")
-    problem_col = next((c for c in PROBLEM_COLUMNS if c in rows[0]), None)
-    answer_col = next((c for c in ANSWER_COLUMNS if c in rows[0]), None)
-    if problem_col is None or answer_col is None:
-        raise DataError(f"{source}: needs a problem column {PROBLEM_COLUMNS} and an answer column "
-                        f"{ANSWER_COLUMNS}; found {sorted(rows[0])}")
-    kept, bad = [], []
-    for i, row in enumerate(rows):
-        issue = row_issue(row, problem_col, answer_col)
-        if issue is not None:
-            bad.append((i, issue))
-            continue
-        kept.append({"prompt": row[problem_col].strip() + PROMPT_SUFFIX, "answer": str(row[answer_col]).strip(),
-                     "id": f"{source}:{i}"})
+    problem_col = _pick(rows, problem_column, PROBLEM_COLUMNS, "problem", source)
+    answer_col = _pick(rows, answer_column, ANSWER_COLUMNS, "answer", source)
+    if solution_column is not None:
+        _pick(rows, solution_column, (), "solution", source)
+    read_answer, fmt = ANSWER_FORMATS[answer_format], get_format(prompt_format)
+    verifier = MathVerifier()
+    kept: list[dict] = []
+    dropped: dict[str, list[int]] = {"a missing problem": [], "a missing answer": [], "an unparsable answer": []}
+    bad: list[tuple[int, str]] = []
+    try:
+        for i, row in enumerate(rows):
+            issue = row_issue(row, problem_col, answer_col)
+            if issue is not None:
+                bad.append((i, issue))
+                dropped["a missing problem" if issue.startswith(problem_col) else "a missing answer"].append(i)
+                continue
+            problem, raw = str(row[problem_col]).strip(), str(row[answer_col]).strip()
+            answer = read_answer(raw)
+            if answer is None or verifier.judge_answer(answer, answer).verdict is not Verdict.CORRECT:
+                # no answer where answer_format looks, or one the verifier cannot parse
+                bad.append((i, f"{answer_col} {raw[:60]!r} holds no parsable gold answer"))
+                dropped["an unparsable answer"].append(i)
+                continue
+            out = {"prompt": fmt.prompt(problem), "problem": problem, "answer": answer, "id": f"{source}:{i}"}
+            if solution_column is not None:
+                out["solution"] = _text(row.get(solution_column)) or ""
+            kept.append(out)
+    finally:
+        verifier.close()
     if bad and bad_rows == "error":
         listed = "; ".join(f"row {i}: {why}" for i, why in bad[:MAX_REPORTED])
         more = f"; and {len(bad) - MAX_REPORTED} more" if len(bad) > MAX_REPORTED else ""
         raise DataError(f"{source}: {len(bad)} malformed row(s) (bad_rows=error): {listed}{more}")
     for i, why in bad[:MAX_REPORTED]:
         logger.warning("%s: row %d skipped: %s", source, i, why)
+    _report(source, dropped)
     if bad:
         logger.warning("%s: skipped %d malformed row(s) of %d%s", source, len(bad), len(rows),
                        f" (the first {MAX_REPORTED} listed above)" if len(bad) > MAX_REPORTED else "")
     if not kept:
-        raise DataError(f"{source}: every row lacks a usable problem or answer")
+        raise DataError(f"{source}: no row has both a problem and a parsable gold answer")
     return kept
+
+
+def clean_sft_rows(rows: list[dict], source: str, problem_column: str | None = None,
+                   solution_column: str | None = None, prompt_format: str = "plain") -> list[dict]:
+    """Rows with ``prompt``, ``completion`` (the worked solution) and ``id``; others reported and dropped.
+
+    A solution without a final ``\\boxed{}`` answer would teach the model to end without one,
+    so such rows are reported and dropped as well. GSM8K's ``#### N`` line is rewritten as a
+    boxed answer.
+    """
+    if not rows:
+        raise DataError(f"{source}: no rows")
+    problem_col = _pick(rows, problem_column, PROBLEM_COLUMNS, "problem", source)
+    solution_col = _pick(rows, solution_column, SOLUTION_COLUMNS, "solution", source)
+    fmt = get_format(prompt_format)
+    kept: list[dict] = []
+    dropped: dict[str, list[int]] = {"a missing problem": [], "a missing solution": [],
+                                     "no final \\boxed{} answer in the solution": []}
+    for i, row in enumerate(rows):
+        problem, solution = _text(row.get(problem_col)), _text(row.get(solution_col))
+        if solution is not None and extract_boxed(solution) is None and gsm8k_answer(solution) is not None:
+            final = gsm8k_answer(solution)
+            solution = _GSM8K_FINAL.sub("", solution.strip()).rstrip() + f"\nThe final answer is \\boxed{{{final}}}."
+        if problem is None:
+            dropped["a missing problem"].append(i)
+        elif solution is None:
+            dropped["a missing solution"].append(i)
+        elif extract_boxed(solution) is None:
+            dropped["no final \\boxed{} answer in the solution"].append(i)
+        else:
+            kept.append({"prompt": fmt.prompt(problem), "completion": solution, "id": f"{source}:{i}"})
+    _report(source, dropped)
+    if not kept:
+        raise DataError(f"{source}: no row has both a problem and a worked solution with a boxed answer")
+    return kept
+
+
+# -- what the trainers read -----------------------------------------------------------------------
+def _columns(data: DataArguments, spec: DatasetSpec | None) -> dict:
+    """Column and answer-format settings: the config's, else the registry entry's, else automatic."""
+    return {
+        "problem_column": data.problem_column or (spec.problem if spec else None),
+        "answer_column": data.answer_column or (spec.answer if spec else None),
+        "answer_format": data.answer_format or (spec.answer_format if spec else "auto"),
+        "solution_column": data.solution_column or (spec.solution if spec else None),
+    }
+
+
+def dataset_rows(data: DataArguments, with_solution: bool = False) -> list[dict]:
+    """Every usable row of ``data.dataset``, in source order, cleaned (see :func:`clean_rows`)."""
+    raw, spec = read_source(data.dataset)
+    cols = _columns(data, spec)
+    if cols["answer_column"] is None and spec is not None:
+        raise DataError(f"{data.dataset}: has no gold answers (an SFT set); use it with lead_lite.sft, "
+                        "or set answer_column")
+    if not with_solution:
+        cols["solution_column"] = None
+    elif cols["solution_column"] is None:
+        cols["solution_column"] = next((c for c in SOLUTION_COLUMNS if raw and c in raw[0]), None)
+    return clean_rows(raw, data.dataset, prompt_format=data.prompt_format, bad_rows=data.bad_rows, **cols)
 
 
 def load_rows(data: DataArguments, seed: int) -> tuple[list[dict], list[dict]]:
@@ -114,12 +365,35 @@ def load_rows(data: DataArguments, seed: int) -> tuple[list[dict], list[dict]]:
     if data.task != "arithmetic":
         raise DataError(f"task {data.task!r} is trained by its recipe: python -m lead_lite.recipes.{data.task}")
     if data.dataset is not None:
-        rows = clean_rows(_load_external(data.dataset), data.dataset, data.bad_rows)
+        rows = dataset_rows(data)
         random.Random(seed).shuffle(rows)
         n_eval = min(data.eval_size, len(rows) // 10)  # at most a tenth is held out
         return rows[n_eval:], rows[:n_eval]
     eval_rows = arithmetic.generate(data.eval_size, seed=seed, split="test") if data.eval_size else []
-    return arithmetic.generate(data.train_size, seed=seed, split="train"), eval_rows
+    train_rows = arithmetic.generate(data.train_size, seed=seed, split="train")
+    return reformat(train_rows, data.prompt_format), reformat(eval_rows, data.prompt_format)
+
+
+def reformat(rows: list[dict], prompt_format: str) -> list[dict]:
+    """Generated rows (prompts written in the plain format) rewritten in another prompt format."""
+    if prompt_format == "plain":
+        return rows
+    fmt = get_format(prompt_format)
+    return [{**r, "prompt": fmt.prompt(r["prompt"].removesuffix(PROMPT_SUFFIX))} for r in rows]
+
+
+def load_sft_rows(data: DataArguments, seed: int) -> list[dict]:
+    """Shuffled SFT rows (``prompt``, ``completion``, ``id``): the dataset's worked solutions, or
+    ``train_size`` generated arithmetic problems with theirs."""
+    if data.dataset is None:
+        rows = reformat(arithmetic.generate(data.train_size, seed=seed, split="train"), data.prompt_format)
+        rows = [{"prompt": r["prompt"], "completion": r["solution"], "id": r["id"]} for r in rows]
+    else:
+        raw, spec = read_source(data.dataset)
+        cols = _columns(data, spec)
+        rows = clean_sft_rows(raw, data.dataset, cols["problem_column"], cols["solution_column"], data.prompt_format)
+    random.Random(seed).shuffle(rows)
+    return rows
 
 
 def format_prompt(prompt: str, tokenizer):
@@ -136,3 +410,18 @@ def to_dataset(rows: list[dict], tokenizer):
     return Dataset.from_list(
         [{"prompt": format_prompt(r["prompt"], tokenizer), "answer": r["answer"]} for r in rows]
     )
+
+
+def main(argv: list[str] | None = None):
+    """``difficulty`` or ``filter`` (see the module docstring); both live in :mod:`lead_lite.difficulty`."""
+    from lead_lite import difficulty
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"difficulty": difficulty.main, "filter": difficulty.filter_main}
+    if not argv or argv[0] not in commands:
+        raise SystemExit(f"usage: python -m lead_lite.data {{{','.join(commands)}}} ... (got {argv[:1]})")
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -67,6 +67,9 @@ class EvalArguments:
         default=None, metadata={"help": "The k's of pass@k, each <= k (default: powers of two up to k, and k)."}
     )
     max_problems: int | None = field(default=None, metadata={"help": "Evaluate only the first N problems of each benchmark."})
+    prompt_format: str | None = field(
+        default=None, metadata={"help": "Instruction and chat-template switches (lead_lite.prompts); default: the "
+                                "preset's, as in training, else plain."})
     engine: str = field(default="auto", metadata={"help": "auto (vllm with a GPU and vllm installed, else hf), hf, or vllm."})
     batch_size: int = field(default=64, metadata={"help": "Sequences per HF generate call."})
     seed: int = field(default=0, metadata={"help": "Sampling seed."})
@@ -101,6 +104,7 @@ def parse_args(argv: list[str]):
         model_args.model_name_or_path = args.model
     if args.max_new_tokens is None:
         args.max_new_tokens = int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
+    args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")
     if args.budgets is None:
         n = args.max_new_tokens
         args.budgets = sorted({max(1, round(n * i / N_DEFAULT_BUDGETS)) for i in range(1, N_DEFAULT_BUDGETS + 1)})
@@ -133,6 +137,10 @@ def validate(args: EvalArguments) -> None:
         bad("max_problems", "must be >= 1")
     if args.engine not in ("auto", "hf", "vllm"):
         bad("engine", "must be one of auto, hf, vllm")
+    from lead_lite.prompts import PROMPT_FORMATS
+
+    if args.prompt_format not in PROMPT_FORMATS:
+        bad("prompt_format", f"must be one of {', '.join(PROMPT_FORMATS)}")
     if args.batch_size < 1:
         bad("batch_size", "must be >= 1")
     if args.verifier_timeout_s <= 0:
@@ -289,8 +297,11 @@ def main(argv: list[str] | None = None) -> dict | str:
 
     # 2. data (before the model: a bad benchmark name fails fast)
     from lead_lite.benchmarks import benchmark_name, load_benchmark
+    from lead_lite.prompts import PROMPT_FORMATS
 
-    benchmarks = {benchmark_name(spec): load_benchmark(spec, args.max_problems) for spec in args.data}
+    benchmarks = {benchmark_name(spec): load_benchmark(spec, args.max_problems, args.prompt_format)
+                  for spec in args.data}
+    chat_kwargs = PROMPT_FORMATS[args.prompt_format].chat_template_kwargs
 
     # 3. model and tokenizer
     from lead_lite.models import load_tokenizer, model_path
@@ -317,11 +328,11 @@ def main(argv: list[str] | None = None) -> dict | str:
             prompts = [r["prompt"] for r in rows]
             if engine == "vllm":
                 completions = sample_vllm(path, tokenizer, prompts, args.max_new_tokens, args.k, args.temperature,
-                                          args.top_p, args.min_p, args.seed, args.adapter)
+                                          args.top_p, args.min_p, args.seed, args.adapter, chat_kwargs)
             else:
                 set_seed(args.seed)  # per benchmark: its samples do not depend on the order of --data
                 completions = sample_hf(model, tokenizer, prompts, args.max_new_tokens, args.k, args.temperature,
-                                        args.top_p, args.min_p, args.batch_size)
+                                        args.top_p, args.min_p, args.batch_size, chat_kwargs)
             sampling_s = time.time() - start
             judgements, judged = judge_samples(rows, completions, verifier)
             summaries[name] = {**summarize(judged, args.pass_k), "sampling_seconds": round(sampling_s, 2)}

@@ -11,8 +11,10 @@ Backends:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
+from pathlib import Path
 
 import torch
 
@@ -22,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 TINY = "tiny"
 TINY_MODELS = {TINY: "arithmetic", "tiny-countdown": "countdown"}  # name -> task of its warm start
+ADAPTER_FILE = "adapter_model.safetensors"  # where save_pretrained puts a PEFT adapter's weights
 
 
 def resolve_backend(requested: str) -> str:
@@ -95,7 +98,7 @@ def load_policy(model_args: ModelArguments, training_args):
 
     Returns:
         (model, tokenizer, peft_config, backend); ``peft_config`` is None when the backend has
-        already attached the adapters itself.
+        already attached the adapters itself, or when ``init_adapter`` names one to continue.
     """
     backend = resolve_backend(model_args.backend)
     path = model_path(model_args)
@@ -106,7 +109,23 @@ def load_policy(model_args: ModelArguments, training_args):
         model, tokenizer = load_unsloth(model_args, path, training_args)
         return model, tokenizer, None, backend
     model, tokenizer, peft_config = load_plain(model_args, path, bf16=bool(training_args.bf16))
+    if model_args.init_adapter is not None:
+        return attach_adapter(model, model_args.init_adapter), tokenizer, None, backend
     return model, tokenizer, peft_config, backend
+
+
+def attach_adapter(model, adapter_dir):
+    """The base ``model`` with the LoRA adapter saved in ``adapter_dir``, trainable (to train it further).
+
+    The adapter's own rank, alpha and target modules apply, not this run's ``lora_*`` settings.
+    """
+    from peft import PeftModel
+
+    if not (Path(adapter_dir) / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"{adapter_dir}: not a LoRA adapter directory (no adapter_config.json); "
+                                "run the stage that writes it first")
+    logger.info("starting from the LoRA adapter in %s (its rank and targets apply)", adapter_dir)
+    return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=True)
 
 
 def save_merged(model, tokenizer, out, backend: str) -> None:
@@ -118,3 +137,25 @@ def save_merged(model, tokenizer, out, backend: str) -> None:
     merged.to(torch.bfloat16).save_pretrained(out)
     tokenizer.save_pretrained(out)
     logger.info("merged 16-bit model written to %s", out)
+
+
+def adapter_digest(source) -> str:
+    """sha256 of LoRA weights: of a saved adapter directory, or of a PEFT model in memory.
+
+    The in-memory weights are read as ``save_pretrained`` writes them
+    (``peft.get_peft_model_state_dict``), so a model that has just loaded an adapter has that
+    adapter's digest: how a stage shows it started from the previous stage's weights.
+    """
+    if isinstance(source, (str, Path)):
+        from safetensors.torch import load_file
+
+        state = load_file(str(Path(source) / ADAPTER_FILE))
+    else:
+        from peft import get_peft_model_state_dict
+
+        state = get_peft_model_state_dict(source)
+    h = hashlib.sha256()
+    for name in sorted(state):
+        h.update(name.encode())
+        h.update(state[name].detach().cpu().float().contiguous().numpy().tobytes())
+    return h.hexdigest()

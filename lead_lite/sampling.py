@@ -40,13 +40,15 @@ class Completion:
         return len(self.token_ids)
 
 
-def prompt_texts(tokenizer, prompts: list[str]) -> list[str]:
-    """The model-ready text of each prompt (chat template applied when the tokenizer has one)."""
+def prompt_texts(tokenizer, prompts: list[str], chat_template_kwargs: dict | None = None) -> list[str]:
+    """The model-ready text of each prompt (chat template applied, with ``chat_template_kwargs``
+    such as Qwen3's ``enable_thinking``, when the tokenizer has one)."""
     out = []
     for prompt in prompts:
         formatted = format_prompt(prompt, tokenizer)
         if isinstance(formatted, list):
-            formatted = tokenizer.apply_chat_template(formatted, tokenize=False, add_generation_prompt=True)
+            formatted = tokenizer.apply_chat_template(formatted, tokenize=False, add_generation_prompt=True,
+                                                      **(chat_template_kwargs or {}))
         out.append(formatted)
     return out
 
@@ -63,7 +65,7 @@ def eos_token_ids(model, tokenizer) -> list[int]:
 @torch.no_grad()
 def sample_hf(model, tokenizer, prompts: list[str], max_new_tokens: int, num_samples: int = 1,
               temperature: float = 0.0, top_p: float = 1.0, min_p: float = 0.0,
-              batch_size: int = 64) -> list[list[Completion]]:
+              batch_size: int = 64, chat_template_kwargs: dict | None = None) -> list[list[Completion]]:
     """``num_samples`` completions per prompt with HF ``generate``, in batches of ``batch_size``.
 
     Temperature 0 is greedy (every sample is the same). top-k filtering is off, as in vLLM's
@@ -81,7 +83,7 @@ def sample_hf(model, tokenizer, prompts: list[str], max_new_tokens: int, num_sam
     sample = temperature > 0
     sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, top_k=0,
                     min_p=min_p if min_p > 0 else None) if sample else dict(do_sample=False)
-    texts = prompt_texts(tokenizer, prompts)
+    texts = prompt_texts(tokenizer, prompts, chat_template_kwargs)
     out: list[list[Completion]] = [[] for _ in prompts]
     flat = [i for i in range(len(prompts)) for _ in range(num_samples)]
     try:
@@ -106,20 +108,9 @@ def sample_hf(model, tokenizer, prompts: list[str], max_new_tokens: int, num_sam
     return out
 
 
-def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: int, num_samples: int,
-                temperature: float, top_p: float, min_p: float, seed: int,
-                adapter: str | None = None) -> list[list[Completion]]:
-    """``num_samples`` completions per prompt with vLLM, a LoRA adapter applied per request.
-
-    Written against vLLM's documented offline API (``LLM``, ``SamplingParams``,
-    ``LoRARequest``); it needs a GPU and is not exercised by the CPU test suite. The base model
-    is loaded by vLLM itself (16-bit weights), whatever the preset's 4/8-bit settings say.
-
-    Returns:
-        for each prompt, its ``num_samples`` :class:`Completion` objects.
-    """
-    from vllm import LLM, SamplingParams
-    from vllm.lora.request import LoRARequest
+def vllm_engine(model_path: str, max_model_len: int, seed: int, adapter: str | None = None):
+    """A vLLM ``LLM`` for ``model_path``, able to apply the LoRA ``adapter`` (see :func:`sample_vllm`)."""
+    from vllm import LLM
 
     lora = {}
     if adapter is not None:
@@ -128,12 +119,35 @@ def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: 
         if not allowed:
             raise ValueError(f"{adapter}: LoRA rank {rank} is above vLLM's largest, {VLLM_LORA_RANKS[-1]}")
         lora = dict(enable_lora=True, max_lora_rank=allowed[0], max_loras=1)
+    return LLM(model=model_path, seed=seed, max_model_len=max_model_len, **lora)
+
+
+def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: int, num_samples: int,
+                temperature: float, top_p: float, min_p: float, seed: int,
+                adapter: str | None = None, chat_template_kwargs: dict | None = None,
+                engine=None) -> list[list[Completion]]:
+    """``num_samples`` completions per prompt with vLLM, a LoRA adapter applied per request.
+
+    Written against vLLM's documented offline API (``LLM``, ``SamplingParams``,
+    ``LoRARequest``); it needs a GPU and is not exercised by the CPU test suite. The base model
+    is loaded by vLLM itself (16-bit weights), whatever the preset's 4/8-bit settings say.
+
+    Args:
+        engine: an ``LLM`` from :func:`vllm_engine` to reuse across calls; None builds one sized
+            for these prompts.
+
+    Returns:
+        for each prompt, its ``num_samples`` :class:`Completion` objects.
+    """
+    from vllm import SamplingParams
+    from vllm.lora.request import LoRARequest
+
     # token ids, not text: the same tokenization as the HF path (no extra special tokens)
     inputs = [{"prompt_token_ids": tokenizer(t, add_special_tokens=False)["input_ids"]}
-              for t in prompt_texts(tokenizer, prompts)]
+              for t in prompt_texts(tokenizer, prompts, chat_template_kwargs)]
     # the KV cache is sized for the longest request, not the model's full context
     max_model_len = max(len(x["prompt_token_ids"]) for x in inputs) + max_new_tokens
-    llm = LLM(model=model_path, seed=seed, max_model_len=max_model_len, **lora)
+    llm = engine if engine is not None else vllm_engine(model_path, max_model_len, seed, adapter)
     # with a seed, vLLM seeds the n samples of a prompt with seed, seed + 1, ..., so they differ
     params = SamplingParams(n=num_samples, temperature=temperature, top_p=top_p, min_p=min_p,
                             max_tokens=max_new_tokens, seed=seed)
@@ -146,22 +160,26 @@ def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: 
 
 
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, temperature: float = 0.0,
-             num_samples: int = 1, batch_size: int = 64) -> tuple[list[list[str]], list[list[int]]]:
+             num_samples: int = 1, batch_size: int = 64,
+             chat_template_kwargs: dict | None = None) -> tuple[list[list[str]], list[list[int]]]:
     """``num_samples`` completions per prompt with HF ``generate``; temperature 0 is greedy.
 
     Returns:
         (texts, token lengths), each a list per prompt of ``num_samples`` entries.
     """
     completions = sample_hf(model, tokenizer, prompts, max_new_tokens, num_samples=num_samples,
-                            temperature=temperature, batch_size=batch_size)
+                            temperature=temperature, batch_size=batch_size,
+                            chat_template_kwargs=chat_template_kwargs)
     return [[c.text for c in cs] for cs in completions], [[c.length for c in cs] for cs in completions]
 
 
 def accuracy_and_length(model, tokenizer, rows: list[dict], max_new_tokens: int,
-                        verifier: MathVerifier | None = None) -> dict[str, float]:
+                        verifier: MathVerifier | None = None,
+                        chat_template_kwargs: dict | None = None) -> dict[str, float]:
     """Greedy accuracy and mean completion length on ``rows`` (``prompt``, ``answer``)."""
     verifier = verifier or MathVerifier()
-    texts, lengths = generate(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens)
+    texts, lengths = generate(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens,
+                              chat_template_kwargs=chat_template_kwargs)
     verdicts = [verifier.check(t[0], r["answer"]).verdict for t, r in zip(texts, rows)]
     n = len(rows)
     correct_lengths = [l[0] for l, v in zip(lengths, verdicts) if v is Verdict.CORRECT]

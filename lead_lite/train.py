@@ -3,6 +3,8 @@
     python -m lead_lite.train --model qwen3-1.7b          # a preset from configs/models/
     python -m lead_lite.train --model tiny                # the offline CPU demo (default)
     python -m lead_lite.train --model tiny --config my.yaml --alpha 0.1 --difficulty_reweight false
+    python -m lead_lite.train --model tiny --init_adapter runs/sft-tiny   # continue an SFT adapter
+    python -m lead_lite.train --config configs/curriculum/tiny.yaml       # stages, see lead_lite.curriculum
 
 How it departs from textbook GRPO (Shao et al. 2024): the reward of a correct completion depends
 on its length relative to the group's other correct completions, wrong answers are penalised,
@@ -10,7 +12,9 @@ and advantages are rescaled by the prompt's difficulty (see lead_lite.advantages
 components switch on and off with --length_reward / --explicit_penalty / --difficulty_reweight.
 
 Writes to --output_dir: resolved_config.yaml, metrics.jsonl, checkpoints, the LoRA adapter and
-summary.json (held-out accuracy and mean completion length before and after training).
+summary.json (held-out accuracy and mean completion length before and after training, and
+checksums of the LoRA weights training started from and saved). A config with a ``stages:``
+list runs each stage in order into output_dir/stage-N (:mod:`lead_lite.curriculum`).
 """
 
 from __future__ import annotations
@@ -42,16 +46,25 @@ def _resume_arg(value, output_dir):
     return value
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -> dict | list[dict]:
+    """Train once (returns the summary), or run a config's stages (returns their records).
+
+    ``stage`` is one curriculum stage's (name, overrides), passed by :func:`lead_lite.curriculum.run`.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     from lead_lite import unsloth_backend
 
     unsloth_backend.import_first(argv)  # before trl, so Unsloth's patches apply
-    from lead_lite.config import ConfigError, method_name, parse_config, save_resolved
+    from lead_lite.config import ConfigError, method_name, parse_config, read_stages, save_resolved
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        model_args, lead, data, training = parse_config(argv)
+        stages = read_stages(argv) if stage is None else None
+        if stages:
+            from lead_lite import curriculum
+
+            return curriculum.run(argv, stages)
+        model_args, lead, data, training = parse_config(argv, stage=stage)
     except ConfigError as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
@@ -121,19 +134,23 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     # 5. evaluate, train, save, evaluate
+    from lead_lite.models import adapter_digest
     from lead_lite.sampling import accuracy_and_length
 
     budget = data.eval_max_new_tokens or training.max_completion_length
-    before = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier) if eval_rows else {}
+    chat = training.chat_template_kwargs
+    before = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
+    start = adapter_digest(trainer.model)  # the LoRA weights training starts from
     trainer.train(resume_from_checkpoint=_resume_arg(training.resume_from_checkpoint, out))
     trainer.save_model(str(out))
-    after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier) if eval_rows else {}
+    after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
     if model_args.save_merged_16bit and training.should_save:
         from lead_lite.models import save_merged
 
         save_merged(trainer.model, tokenizer, out / "merged-16bit", backend)
     summary = {"method": method_name(lead), "backend": backend, "steps": trainer.state.global_step,
-               "before": before, "after": after}
+               "before": before, "after": after, "init_adapter": model_args.init_adapter,
+               "start_adapter_digest": start, "adapter_digest": adapter_digest(out)}
     if training.should_save:
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
     verifier.close()

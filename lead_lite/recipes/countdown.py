@@ -44,7 +44,6 @@ input and output adapter checksums, and the step count.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -65,6 +64,7 @@ from lead_lite.config import (
     parse_config,
     save_resolved,
 )
+from lead_lite.sft import sft_config, sft_dataset
 from lead_lite.tasks import countdown
 
 logger = logging.getLogger("lead_lite.recipes.countdown")
@@ -247,29 +247,6 @@ def collect_traces(model, tokenizer, rows: list[dict], cd: CountdownArguments, m
         traces += [{"id": row["id"], "nums": row["nums"], "target": row["target"], "prompt": row["prompt"],
                     "completion": text} for text in kept]
     return traces
-
-
-def sft_dataset(traces: list[dict], tokenizer):
-    """Prompt-completion rows for ``SFTTrainer``: conversational when the tokenizer has a chat template."""
-    from datasets import Dataset
-
-    from lead_lite.data import format_prompt
-
-    rows = []
-    for t in traces:
-        prompt = format_prompt(t["prompt"], tokenizer)
-        completion = t["completion"] if isinstance(prompt, str) else [{"role": "assistant", "content": t["completion"]}]
-        rows.append({"prompt": prompt, "completion": completion})
-    return Dataset.from_list(rows)
-
-
-def sft_config(training, model_args: ModelArguments):
-    """TRL ``SFTConfig`` sharing the stage's Trainer fields (learning rate, steps, batch, precision...)."""
-    from transformers import TrainingArguments
-    from trl import SFTConfig
-
-    shared = {f.name: getattr(training, f.name) for f in dataclasses.fields(TrainingArguments) if f.init}
-    return SFTConfig(**shared, max_length=model_args.max_seq_length, completion_only_loss=True)
 
 
 def load_stage_policy(model_args: ModelArguments, training, input_dir: Path | None):
