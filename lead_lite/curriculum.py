@@ -103,7 +103,7 @@ def run(argv: list[str], stages: list[dict]) -> list[dict]:
         records.append({
             "stage": name, "method": method, "output_dir": values["output_dir"], "init_adapter": init,
             "init_adapter_digest": adapter_digest(init) if init else None,
-            "start_adapter_digest": summary["start_adapter_digest"], "adapter_digest": summary["adapter_digest"],
+            "start_adapter_digest": summary["start_adapter_digest"], "adapter_digest": summary.get("adapter_digest"),
             "steps": summary["steps"], "summary": summary,
         })
         (parent / "curriculum.json").write_text(json.dumps(records, indent=2))

@@ -113,8 +113,8 @@ def problem_record(row: dict, verdicts: list, lengths: list[int], truncated: lis
         >>> from lead_lite.verifier import Verdict as V
         >>> r = problem_record({"id": "d:0", "problem": "1+1?", "answer": "2"},
         ...                    [V.CORRECT, V.WRONG, V.NO_ANSWER, V.UNJUDGEABLE], [5, 7, 9, 3], [False] * 4)
-        >>> r["pass_rate"], r["judged"], r["unjudgeable"]
-        (0.5, 3, 1)
+        >>> r["pass_rate"], r["judged"], r["unjudgeable"]  # 1 correct of 3 judged
+        (0.3333333333333333, 3, 1)
     """
     from lead_lite.verifier import Verdict
 

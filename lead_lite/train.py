@@ -150,8 +150,9 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
         save_merged(trainer.model, tokenizer, out / "merged-16bit", backend)
     summary = {"method": method_name(lead), "backend": backend, "steps": trainer.state.global_step,
                "before": before, "after": after, "init_adapter": model_args.init_adapter,
-               "start_adapter_digest": start, "adapter_digest": adapter_digest(out)}
-    if training.should_save:
+               "start_adapter_digest": start}
+    if training.should_save:  # the main process saved the adapter; the others have no file to read
+        summary["adapter_digest"] = adapter_digest(out)
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
     verifier.close()
     if eval_rows:
