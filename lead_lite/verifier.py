@@ -1,24 +1,30 @@
 """Judging math answers: the final ``\\boxed{}`` of a completion against a gold answer.
 
-Model output is untrusted text. Nothing here evaluates it: integers and decimals are compared
-directly, anything else goes to math-verify (sympy) in a separate worker process, with a hard
-per-check time limit enforced by killing that process. math-verify's own timeout uses
+Model output is untrusted text. Nothing here evaluates it. Cheap exact paths come first: an
+answer written exactly as the gold one is correct, and integers, decimals and fractions
+(``\\frac{p}{q}``, ``p/q``) are compared as exact rationals wherever math-verify would reach the
+same verdict. Anything else goes to math-verify (sympy) in a separate worker process, with a
+hard per-check time limit enforced by killing that process. math-verify's own timeout uses
 ``signal.alarm`` and only works on the main thread; the worker makes the bound hold from any
-thread (TRL's async reward path, data-loader workers, notebooks).
+thread (TRL's async reward path, data-loader workers, notebooks). A standby worker, started in
+the background, takes over after a kill, so the check after a timed-out one does not wait for
+a new worker to import sympy.
 
 A check returns a :class:`Verdict`:
 
 - ``CORRECT`` / ``WRONG``: judged.
 - ``NO_ANSWER``: the completion has no ``\\boxed{}`` (or an empty one): a format failure.
-- ``UNJUDGEABLE``: the gold answer does not parse, or the check ran past its time limit.
-  Such a sample is reported as unjudgeable and never scored as right.
+- ``UNJUDGEABLE``: the gold answer does not parse (and the answer is not the same string), or
+  the check ran past its time limit. Such a sample is reported as unjudgeable and never scored
+  as right.
 """
 
 from __future__ import annotations
 
 import enum
-import logging
+import functools
 import json
+import logging
 import os
 import re
 import select
@@ -94,12 +100,60 @@ def _plain_number(s: str) -> Fraction | None:
     return None
 
 
+_FRACTION = re.compile(r"([+-]?)\\[dt]?frac\{([+-]?\d{1,64})\}\{([+-]?\d{1,64})\}|([+-]?\d{1,64})/([+-]?\d{1,64})")
+
+
+def _simple_fraction(s: str) -> Fraction | None:
+    """``\\frac{p}{q}`` (also ``\\dfrac``, ``\\tfrac``, a leading sign) or ``p/q`` with integers, else None.
+
+    Example:
+        >>> _simple_fraction(r"-\\dfrac{6}{4}"), _simple_fraction("3/0"), _simple_fraction("x/2")
+        (Fraction(-3, 2), None, None)
+    """
+    m = _FRACTION.fullmatch(s.strip().strip("$").strip().replace(" ", ""))
+    if m is None:
+        return None
+    sign, p, q = (m.group(1), m.group(2), m.group(3)) if m.group(2) is not None else ("", m.group(4), m.group(5))
+    if int(q) == 0:
+        return None
+    return Fraction(int(p), int(q)) * (-1 if sign == "-" else 1)
+
+
+def _rational_verdict(answer: str, gold: str) -> Verdict | None:
+    """An exact verdict when both sides are plain rationals and math-verify would agree, else None.
+
+    Two plain numbers: equal or not. Integers and fractions: math-verify compares them exactly,
+    so equal or not. A decimal against a fraction: equal is correct; unequal is left to
+    math-verify, which accepts a rounded decimal (``0.3333333`` for ``1/3``).
+    """
+    a_num, g_num = _plain_number(answer), _plain_number(gold)
+    if a_num is not None and g_num is not None:
+        return Verdict.CORRECT if a_num == g_num else Verdict.WRONG
+    a_val = a_num if a_num is not None else _simple_fraction(answer)
+    g_val = g_num if g_num is not None else _simple_fraction(gold)
+    if a_val is None or g_val is None:
+        return None
+    if a_val == g_val:
+        return Verdict.CORRECT
+    decimal = (a_num is not None and "." in answer) or (g_num is not None and "." in gold)
+    return None if decimal else Verdict.WRONG
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_gold(gold: str) -> tuple:
+    """Runs in the worker: a gold answer parsed once (a GRPO group checks G answers against it)."""
+    from math_verify import parse
+
+    strict = dict(parsing_timeout=None, fallback_mode="no_fallback")
+    return tuple(parse(f"${gold}$", **strict) or parse(gold, **strict))
+
+
 def _mv_check(answer: str, gold: str) -> tuple[str, str]:
     """Runs in the worker: math-verify with its own timeouts off (the parent enforces one)."""
     from math_verify import parse, verify
 
     strict = dict(parsing_timeout=None, fallback_mode="no_fallback")
-    gold_parsed = parse(f"${gold}$", **strict) or parse(gold, **strict)
+    gold_parsed = list(_parse_gold(gold))
     if not gold_parsed:
         return Verdict.UNJUDGEABLE.value, f"gold answer {gold[:80]!r} does not parse"
     answer_parsed = parse(f"\\boxed{{{answer}}}", **strict)
@@ -114,6 +168,7 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies goes to the protocol stream
+    _mv_check("1/2", "0.5")  # import sympy and math-verify now: a standby is ready before it is needed
     for line in sys.stdin:
         answer, gold = json.loads(line)
         try:
@@ -128,7 +183,7 @@ class MathVerifier:
     """Bounded, cached judge of ``\\boxed{}`` answers against gold answers.
 
     Args:
-        timeout_s: the most one check may take (worker killed and restarted past it).
+        timeout_s: the most one check may take (worker killed past it; a standby takes over).
         cache_size: judged (answer, gold) pairs kept (LRU); 0 disables the cache.
 
     Example:
@@ -144,25 +199,27 @@ class MathVerifier:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, str], Judgement] = OrderedDict()
         self._lock = threading.Lock()
-        self._proc = None
+        self._proc = None  # the worker that answers
+        self._standby = None  # a started worker that takes over after a kill
         self.stats = {"checks": 0, "cache_hits": 0, "timeouts": 0, "worker_calls": 0}
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.update(_cache=OrderedDict(), _lock=None, _proc=None)
+        state.update(_cache=OrderedDict(), _lock=None, _proc=None, _standby=None)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    # -- worker process -------------------------------------------------------------------
-    def _start(self) -> None:
+    # -- worker processes -----------------------------------------------------------------
+    @staticmethod
+    def _spawn() -> subprocess.Popen:
         # A plain subprocess, not multiprocessing: it never re-imports the caller's __main__,
         # so it works from scripts without a main guard and from notebooks.
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_PARENT), env.get("PYTHONPATH")]))
-        self._proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "lead_lite.verifier"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -171,13 +228,39 @@ class MathVerifier:
             env=env,
         )
 
-    def _kill(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait(timeout=5)
-            for stream in (self._proc.stdin, self._proc.stdout):
+    @staticmethod
+    def _stop(proc: subprocess.Popen | None) -> None:
+        if proc is not None:
+            proc.kill()
+            proc.wait(timeout=5)
+            for stream in (proc.stdin, proc.stdout):
                 stream.close()
+
+    def _kill(self) -> None:
+        """Stop the active worker (a standby, if started, takes over on the next check)."""
+        self._stop(self._proc)
         self._proc = None
+
+    def _ready(self) -> None:
+        """Make sure a live worker answers, and a standby is starting behind it.
+
+        The first start pays the import of sympy; the time limit covers the check itself, so
+        the worker must answer a ping before the clock starts. After a kill the standby, which
+        imported meanwhile, takes over at once and a new standby starts in the background.
+        """
+        if self._proc is not None and self._proc.poll() is None:
+            return
+        self._kill()
+        if self._standby is not None and self._standby.poll() is None:
+            self._proc, self._standby = self._standby, None
+        else:
+            self._stop(self._standby)
+            self._standby = None
+            self._proc = self._spawn()
+        if self._ask("0", "0", timeout=120) is None:
+            self._kill()
+            raise RuntimeError("the math-verify worker process did not start within 120 s")
+        self._standby = self._spawn()
 
     def _ask(self, answer: str, gold: str, timeout: float) -> tuple[str, str] | None:
         """Send one request; the reply, or None when none came within ``timeout`` seconds."""
@@ -192,23 +275,20 @@ class MathVerifier:
         return tuple(json.loads(line))
 
     def close(self) -> None:
-        """Stop the worker process (it is restarted on the next check that needs it)."""
+        """Stop the worker processes (restarted on the next check that needs one)."""
         with self._lock:
             self._kill()
+            self._stop(self._standby)
+            self._standby = None
 
     def __del__(self):
-        if getattr(self, "_proc", None) is not None:
-            self._kill()
+        for name in ("_proc", "_standby"):
+            if getattr(self, name, None) is not None:
+                self._stop(getattr(self, name))
+                setattr(self, name, None)
 
     def _worker_check(self, answer: str, gold: str) -> Judgement:
-        # The first call pays the worker's start (importing sympy); the time limit covers
-        # the check itself, so wait for the worker to answer a ping before starting the clock.
-        if self._proc is None or self._proc.poll() is not None:
-            self._kill()
-            self._start()
-            if self._ask("0", "0", timeout=120) is None:
-                self._kill()
-                raise RuntimeError("the math-verify worker process did not start within 120 s")
+        self._ready()
         self.stats["worker_calls"] += 1
         reply = self._ask(answer, gold, self.timeout_s)
         if reply is not None:
@@ -227,10 +307,11 @@ class MathVerifier:
             return Judgement(Verdict.UNJUDGEABLE, answer, "empty gold answer")
         if len(answer) > MAX_ANSWER_CHARS:
             return Judgement(Verdict.WRONG, answer[:80], f"answer longer than {MAX_ANSWER_CHARS} chars")
-        a_num, g_num = _plain_number(answer), _plain_number(gold)
-        if a_num is not None and g_num is not None:
-            ok = a_num == g_num
-            return Judgement(Verdict.CORRECT if ok else Verdict.WRONG, answer, "number")
+        if answer == gold:
+            return Judgement(Verdict.CORRECT, answer, "identical to the gold answer")
+        exact = _rational_verdict(answer, gold)
+        if exact is not None:
+            return Judgement(exact, answer, "number")
         key = (answer, gold)
         with self._lock:
             hit = self._cache.get(key)

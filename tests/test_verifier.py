@@ -6,7 +6,7 @@ import time
 import pytest
 
 from lead_lite.rewards import HasAnswer, MathAccuracy
-from lead_lite.verifier import MathVerifier, Verdict, extract_boxed
+from lead_lite.verifier import MathVerifier, Verdict, _mv_check, extract_boxed
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +76,9 @@ def test_works_off_the_main_thread(verifier):
 
 def test_cache_hits_repeated_pairs():
     v = MathVerifier(cache_size=4)
-    v.check(r"\boxed{\frac{2}{4}}", "1/2")
+    v.check(r"\boxed{\sqrt{4}}", "2")  # a pair the worker judges (fractions take the exact path)
     calls = v.stats["worker_calls"]
-    v.check(r"\boxed{\frac{2}{4}}", "1/2")
+    v.check(r"\boxed{\sqrt{4}}", "2")
     assert v.stats["worker_calls"] == calls and v.stats["cache_hits"] == 1
     v.close()
 
@@ -107,3 +107,36 @@ def test_reward_exception_marks_one_sample_unjudgeable():
 def test_bad_timeout_is_rejected():
     with pytest.raises(ValueError, match="timeout_s"):
         MathVerifier(timeout_s=0)
+
+
+RATIONAL_PAIRS = [
+    ("1/2", r"\frac{2}{4}"), (r"\dfrac{5}{2}", "2.5"), (r"-\frac{3}{4}", "-0.75"), (r"\frac{-3}{4}", r"-\frac{3}{4}"),
+    (r"\frac{7}{1}", "7"), (r"\tfrac{3}{6}", "1/2"), (r"\frac{22}{7}", "3.142857"), ("0.3333333", "1/3"),
+    ("0.333", r"\frac{1}{3}"), (r"\frac{333333}{1000000}", r"\frac{1}{3}"), (r"\frac{1000001}{1000000}", "1"),
+    ("5/2", r"\frac{5}{3}"), ("2.0", r"\frac{5}{2}"), (r"\frac{1}{0}", "1"), ("3", "-3"), ("1,000", "1000"),
+]
+
+
+@pytest.mark.parametrize("answer, gold", RATIONAL_PAIRS)
+def test_exact_paths_agree_with_math_verify(verifier, answer, gold):
+    expected = Verdict(_mv_check(answer, gold)[0])  # math-verify itself, in this process
+    assert verifier.judge_answer(answer, gold).verdict is expected
+
+
+def test_exact_paths_skip_the_worker():
+    v = MathVerifier()
+    assert v.check(r"\boxed{\frac{6}{4}}", "3/2").verdict is Verdict.CORRECT
+    assert v.check(r"\boxed{\frac{6}{5}}", "3/2").verdict is Verdict.WRONG
+    assert v.check(r"\boxed{(1, \infty)}", r"(1, \infty)").verdict is Verdict.CORRECT  # same string
+    assert v.stats["worker_calls"] == 0 and v._proc is None
+
+
+def test_standby_worker_takes_over_after_a_timeout():
+    v = MathVerifier(timeout_s=1.0)
+    assert v.check(r"\boxed{\sqrt{9}}", "3").verdict is Verdict.CORRECT
+    standby = v._standby.pid
+    assert v.check(r"\boxed{9^{9^{9^{9}}}}", "3").verdict is Verdict.UNJUDGEABLE
+    assert v.check(r"\boxed{\sqrt{16}}", "4").verdict is Verdict.CORRECT
+    assert v._proc.pid == standby and v._standby is not None and v._standby.pid != standby
+    v.close()
+    assert v._proc is None and v._standby is None

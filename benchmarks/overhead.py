@@ -1,0 +1,331 @@
+"""What GRPO-LEAD costs on top of TRL: training-step time and answer-checking throughput.
+
+    python benchmarks/overhead.py                       # full run, writes results/overhead.md
+    python benchmarks/overhead.py --repeats 3 --checks 40 --out /tmp/overhead-smoke   # a smoke run
+
+1. Step time. Two trainers over the same warm-started tiny model, the same LoRA initialisation
+   and the same reward functions: the LEAD trainer (``lead_trainer_class()``, all three
+   components on) and TRL's plain ``GRPOTrainer``. Each repeat seeds torch identically before
+   each trainer's call, so both sample the same completions from the same batch (checked), and
+   the order of the two alternates between repeats. Two paths are timed:
+
+   - full step: ``training_step`` = generation + scoring + loss + backward (the optimizer step,
+     identical code for both, is left out so that every repeat starts from the same weights);
+   - scoring path: ``_generate_and_score_completions`` with generation replayed from a recording
+     (rewards, gathering, advantages and, for LEAD, ``lead_batch``);
+
+   and ``lead_batch`` alone. Reported: medians over repeats and the LEAD / TRL ratio.
+
+2. Verifier throughput (``lead_lite.verifier.MathVerifier``): checks per second, median and worst
+   single-check latency, on typical answers (integers, decimals, fractions, LaTeX expressions,
+   wrong answers) and on adversarial ones (a power tower, 10k-character strings, deeply nested
+   braces), with a cold cache (new verifier; its worker and standby already started) and a warm
+   one (the same checks again).
+
+Targets (reported, not asserted): step-time ratio <= 1.05; worst single check <= the configured
+timeout; >= 500 checks/s on typical answers with a cold cache.
+
+Writes ``--out``/overhead.md (a "## Findings" section already in the file is kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGET_RATIO = 1.05
+TARGET_CHECKS_PER_S = 500
+FINDINGS = "## Findings"
+
+
+# -- 1. step time ---------------------------------------------------------------------------
+def _trainers(steps_batch: int, num_generations: int, max_completion_length: int):
+    """(LEAD trainer, TRL trainer, the generation batch) over identical models."""
+    import trl
+    from transformers import set_seed
+
+    from lead_lite.config import parse_config
+    from lead_lite.data import to_dataset
+    from lead_lite.models import load_policy
+    from lead_lite.rewards import HasAnswer, MathAccuracy
+    from lead_lite.tasks import arithmetic
+    from lead_lite.trainer import lead_trainer_class
+    from lead_lite.verifier import MathVerifier
+
+    work = Path(tempfile.mkdtemp(prefix="overhead-"))
+    model_args, lead, data, training = parse_config(
+        ["--model", "tiny", "--output_dir", str(work), "--per_device_train_batch_size", str(steps_batch),
+         "--num_generations", str(num_generations), "--max_completion_length", str(max_completion_length),
+         "--save_strategy", "no", "--report_to", "none", "--disable_tqdm", "true", "--reward_weights", "1.0", "0.0"]
+    )
+    rows = arithmetic.generate(64, seed=0, split="train")
+    built = []
+    for cls, kwargs in ((lead_trainer_class(), {"lead": lead}), (trl.GRPOTrainer, {})):
+        set_seed(0)  # same weights, same LoRA initialisation
+        model, tokenizer, peft_config, _ = load_policy(model_args, training)
+        built.append(cls(model=model, reward_funcs=[MathAccuracy(MathVerifier()), HasAnswer()], args=training,
+                         train_dataset=to_dataset(rows, tokenizer), processing_class=tokenizer,
+                         peft_config=peft_config, **kwargs))
+    lead_t, trl_t = built
+    for t in built:  # set by Trainer.train's loop, which this benchmark steps around
+        t.current_gradient_accumulation_steps = training.gradient_accumulation_steps
+    a = {k: v for k, v in lead_t.model.state_dict().items()}
+    b = trl_t.model.state_dict()
+    if a.keys() != b.keys() or any(not a[k].equal(b[k]) for k in a):
+        raise RuntimeError("the two trainers' models differ before the first step")
+    dataset = to_dataset(rows, lead_t.processing_class)
+    n_prompts = steps_batch // num_generations
+    batch = [dict(dataset[i]) for i in range(n_prompts) for _ in range(num_generations)]  # (N,) rows, P x G
+    return lead_t, trl_t, batch, lead, work
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def step_overhead(repeats: int, steps_batch: int, num_generations: int, max_completion_length: int) -> dict:
+    import torch
+
+    from lead_lite.trainer import lead_batch
+
+    lead_t, trl_t, batch, lead, work = _trainers(steps_batch, num_generations, max_completion_length)
+    trainers = {"lead": lead_t, "trl": trl_t}
+    full = {"lead": [], "trl": []}
+    for r in range(repeats + 1):  # repeat 0 warms up and is not counted
+        order = ("lead", "trl") if r % 2 == 0 else ("trl", "lead")
+        completions = {}
+        for name in order:
+            t = trainers[name]
+            torch.manual_seed(1000 + r)
+            seconds = _timed(lambda: t.training_step(t.model, batch, None))
+            t.model.zero_grad(set_to_none=True)
+            completions[name] = t._buffered_inputs[0]["completion_ids"]
+            if r:
+                full[name].append(seconds)
+        if not torch.equal(completions["lead"], completions["trl"]):
+            raise RuntimeError(f"repeat {r}: the two trainers sampled different completions")
+
+    # scoring path: replay one recorded generation so only the scoring code runs
+    torch.manual_seed(0)
+    lead_t.model.train()
+    recorded = lead_t._generate([x["prompt"] for x in batch])
+    scoring = {"lead": [], "trl": []}
+    for t in trainers.values():
+        t.model.train()
+        t._generate = lambda prompts: copy.deepcopy(recorded)
+    for r in range(repeats * 4 + 1):
+        order = ("lead", "trl") if r % 2 == 0 else ("trl", "lead")
+        for name in order:
+            t = trainers[name]
+            seconds = _timed(lambda: t._generate_and_score_completions(batch))
+            if r:
+                scoring[name].append(seconds)
+
+    # lead_batch alone, on the recorded batch's shape
+    n = len(batch)
+    cols = torch.stack([torch.randint(0, 2, (n,)).float(), torch.ones(n)], dim=1)  # (N, F)
+    lengths = torch.randint(5, max_completion_length, (n,)).float()  # (N,)
+    weights = torch.tensor([1.0, 0.0])
+    alone = [_timed(lambda: lead_batch(cols, lengths, num_generations, weights, lead, 0, 1))
+             for _ in range(repeats * 20)]
+    for t in trainers.values():
+        t.reward_funcs[0].verifier.close()
+    shutil.rmtree(work)
+    med = {k: statistics.median(v) for k, v in full.items()}
+    med_s = {k: statistics.median(v) for k, v in scoring.items()}
+    return {
+        "completions": n, "num_generations": num_generations, "max_completion_length": max_completion_length,
+        "repeats": repeats,
+        "full_lead_s": med["lead"], "full_trl_s": med["trl"], "full_ratio": med["lead"] / med["trl"],
+        "full_paired_ratio": statistics.median(a / b for a, b in zip(full["lead"], full["trl"])),
+        "full_lead_all": full["lead"], "full_trl_all": full["trl"],
+        "scoring_lead_s": med_s["lead"], "scoring_trl_s": med_s["trl"], "scoring_ratio": med_s["lead"] / med_s["trl"],
+        "lead_batch_s": statistics.median(alone),
+    }
+
+
+# -- 2. verifier throughput -----------------------------------------------------------------
+def _forms(kind: int, a: int, b: int) -> tuple[str, list[str], list[str]]:
+    """(gold, equivalent right answers, wrong answers) of one problem of the given kind."""
+    if kind == 0:  # integer
+        return str(a), [str(a), f"{a}.0", f"\\frac{{{2 * a}}}{{2}}"], [str(a + 1), str(a - 1)]
+    if kind == 1:  # decimal
+        return f"{a}.5", [f"{a}.5", f"{a}.50", f"\\frac{{{2 * a + 1}}}{{2}}"], [f"{a}.25", str(a)]
+    if kind == 2:  # fraction
+        return (f"\\frac{{{a}}}{{{b}}}", [f"\\frac{{{a}}}{{{b}}}", f"\\dfrac{{{a}}}{{{b}}}", f"{a}/{b}"],
+                [f"\\frac{{{a + 1}}}{{{b}}}", f"\\frac{{{b}}}{{{a}}}"])
+    if kind == 3:  # radical
+        return f"{a}\\sqrt{{{b}}}", [f"{a}\\sqrt{{{b}}}", f"{a} \\sqrt{{{b}}}"], [f"{a}\\sqrt{{{b + 1}}}", str(a * b)]
+    if kind == 4:  # multiple of pi
+        return f"{a}\\pi", [f"{a}\\pi", f"\\pi {a}"], [f"{a + 1}\\pi", str(a)]
+    if kind == 5:  # algebraic expression
+        return f"{a}+{b}x", [f"{b}x+{a}", f"{a} + {b}x"], [f"{a}+{b + 1}x", f"{b}x"]
+    return f"-{a}", [f"-{a}", f"-\\frac{{{2 * a}}}{{2}}"], [str(a), f"-{a + 1}"]  # negative number
+
+
+def typical_answers(n: int, group: int = 8, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` (completion, gold) pairs as a GRPO run checks them: ``group`` completions per problem.
+
+    Problems rotate over integers, decimals, fractions, radicals, multiples of pi, algebraic
+    expressions and negative numbers; each completion is right (45%, in one of several equivalent
+    forms), wrong (40%) or has no ``\\boxed{}`` answer (15%). Identical (answer, gold) pairs
+    within a group are the verifier cache's work, as in training.
+    """
+    rng = random.Random(seed)
+    pairs = []
+    for i in range(-(-n // group)):
+        gold, right, wrong = _forms(i % 7, rng.randint(2, 999), rng.randint(2, 99))
+        for _ in range(group):
+            u = rng.random()
+            if u < 0.15:
+                pairs.append((f"the answer is {gold}", gold))
+            else:
+                answer = rng.choice(right if u < 0.6 else wrong)
+                pairs.append((f"<think>...</think> so \\boxed{{{answer}}}", gold))
+    return pairs[:n]
+
+
+def adversarial_answers() -> list[tuple[str, str]]:
+    return [
+        ("\\boxed{9^{9^{9^{9}}}}", "3"),
+        ("\\boxed{" + "9" * 10_000 + "}", "9"),
+        ("x" * 10_000 + " \\boxed{1}", "1"),
+        ("\\boxed{" + "{" * 200 + "1" + "}" * 200 + "}", "1"),
+        ("\\boxed{" + "{" * 5000 + "1", "1"),  # unclosed
+        ("\\boxed{" + "\\frac{" * 50 + "1" + "}{2}" * 50 + "}", "1"),
+        ("\\boxed{" + "(" * 60 + "1" + ")" * 60 + "}", "1"),
+        ("\\boxed{2^{2^{2^{2^{2^{2}}}}}}", "4"),
+        ("\\boxed{10!!!!!}", "7"),
+        ("\\boxed{\\sum_{k=1}^{10^{12}} k^{k}}", "1"),
+    ]
+
+
+def _wait_for_standby(v) -> None:
+    """Let the verifier's standby worker finish starting (it answers a ping), so that its import
+    of sympy does not compete with the checks being timed. (Versions before the standby: no-op.)"""
+    standby = getattr(v, "_standby", None)
+    if standby is not None:
+        standby.stdin.write('["0", "0"]\n')
+        standby.stdin.flush()
+        standby.stdout.readline()
+
+
+def verifier_throughput(pairs: list[tuple[str, str]], timeout_s: float) -> dict:
+    """Cold-cache pass then warm-cache pass over ``pairs`` with one verifier."""
+    from lead_lite.verifier import MathVerifier
+
+    v = MathVerifier(timeout_s=timeout_s)
+    start = _timed(lambda: v.check("\\boxed{\\sqrt{4}}", "2"))  # worker start, not counted
+    _wait_for_standby(v)
+    v._cache.clear()
+    out = {"worker_start_s": start, "n": len(pairs), "timeout_s": timeout_s}
+    for phase in ("cold", "warm"):
+        latencies = []
+        t0 = time.perf_counter()
+        for completion, gold in pairs:
+            latencies.append(_timed(lambda: v.check(completion, gold)))
+        total = time.perf_counter() - t0
+        out[phase] = {"checks_per_s": len(pairs) / total, "median_ms": 1000 * statistics.median(latencies),
+                      "worst_ms": 1000 * max(latencies), "total_s": total}
+    out["timeouts"] = v.stats["timeouts"]
+    v.close()
+    return out
+
+
+# -- report ---------------------------------------------------------------------------------
+def report(step: dict | None, typical: dict, distinct: dict, adversarial: dict, command: str) -> str:
+    lines = ["# GRPO-LEAD overhead: step time and answer checking", "",
+             f"Command: `{command}`", "",
+             f"Machine: {os.cpu_count()}-core CPU ({platform.machine()}), no GPU, torch with 1 thread.", ""]
+    if step is not None:
+        ok = "meets" if step["full_ratio"] <= TARGET_RATIO else "misses"
+        lines += [
+            f"## Training step (tiny model, {step['completions']} completions = "
+            f"{step['completions'] // step['num_generations']} prompts x {step['num_generations']}, "
+            f"<= {step['max_completion_length']} tokens; median of {step['repeats']} interleaved repeats)", "",
+            "| path | LEAD trainer (s) | TRL GRPOTrainer (s) | LEAD / TRL |", "|---|---|---|---|",
+            f"| full step (generate + score + loss + backward) | {step['full_lead_s']:.4f} | {step['full_trl_s']:.4f} "
+            f"| {step['full_ratio']:.3f} |",
+            f"| scoring path (generation replayed) | {step['scoring_lead_s']:.4f} | {step['scoring_trl_s']:.4f} "
+            f"| {step['scoring_ratio']:.3f} |",
+            f"| `lead_batch` alone | {step['lead_batch_s'] * 1000:.3f} ms | - | - |", "",
+            f"Median of the per-repeat ratios (each repeat's LEAD step / its TRL step): "
+            f"{step['full_paired_ratio']:.3f}.", "",
+            f"Target: full-step ratio <= {TARGET_RATIO}: {ok}. Per-repeat full-step times (s): LEAD "
+            f"{' '.join(f'{x:.3f}' for x in step['full_lead_all'])}; TRL "
+            f"{' '.join(f'{x:.3f}' for x in step['full_trl_all'])}.", "",
+        ]
+    lines += [
+        "## Verifier (`MathVerifier`)", "",
+        "| answers | checks | cache | checks/s | median (ms) | worst (ms) |", "|---|---|---|---|---|---|",
+    ]
+    sets = (("typical, 8 per gold (a GRPO batch)", typical), ("typical, all golds distinct", distinct),
+            ("adversarial", adversarial))
+    for name, res in sets:
+        for phase in ("cold", "warm"):
+            r = res[phase]
+            lines.append(f"| {name} | {res['n']} | {phase} | {r['checks_per_s']:.0f} | {r['median_ms']:.2f} "
+                         f"| {r['worst_ms']:.1f} |")
+    worst = max(typical["cold"]["worst_ms"], adversarial["cold"]["worst_ms"]) / 1000
+    lines += [
+        "",
+        f"Worker start (importing sympy / math-verify, once per verifier, not counted): "
+        f"{typical['worker_start_s']:.2f} s. Timeout {typical['timeout_s']} s; checks that timed out: typical "
+        f"{typical['timeouts']} + {distinct['timeouts']}, adversarial {adversarial['timeouts']} (a timed-out "
+        "check returns after the timeout plus the time to kill the worker; the standby worker answers the next).",
+        f"Targets: worst single check <= timeout: {'meets' if worst <= typical['timeout_s'] else 'misses'} "
+        f"({worst:.2f} s); >= {TARGET_CHECKS_PER_S} checks/s on typical answers, cold cache: "
+        + "; ".join(f"{name} {'meets' if r['cold']['checks_per_s'] >= TARGET_CHECKS_PER_S else 'misses'} "
+                    f"({r['cold']['checks_per_s']:.0f}/s)" for name, r in (("8 per gold", typical),
+                                                                             ("all golds distinct", distinct)))
+        + ".", "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=21, help="interleaved repeats of each training step")
+    p.add_argument("--batch", type=int, default=32, help="completions per step")
+    p.add_argument("--num_generations", type=int, default=8)
+    p.add_argument("--max_completion_length", type=int, default=64)
+    p.add_argument("--checks", type=int, default=2000, help="typical answers checked")
+    p.add_argument("--timeout_s", type=float, default=2.0, help="the verifier's per-check limit")
+    p.add_argument("--skip_step", action="store_true", help="verifier only")
+    p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    args = p.parse_args(argv)
+    command = "python benchmarks/overhead.py " + " ".join(sys.argv[1:] if argv is None else argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    step = None if args.skip_step else step_overhead(args.repeats, args.batch, args.num_generations,
+                                                     args.max_completion_length)
+    typical = verifier_throughput(typical_answers(args.checks), args.timeout_s)
+    distinct = verifier_throughput(typical_answers(args.checks, group=1), args.timeout_s)
+    adversarial = verifier_throughput(adversarial_answers(), args.timeout_s)
+    text = report(step, typical, distinct, adversarial, command.strip())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    md = out / "overhead.md"
+    old = md.read_text() if md.exists() else ""
+    findings = old[old.index(FINDINGS):] if FINDINGS in old else ""  # written by hand, kept
+    md.write_text(text + ("\n" + findings if findings else ""))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The CPU benchmarks run end to end in a smoke configuration and write well-formed outputs.
+
+They check that the scripts keep working, not the effects they measure.
+"""
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def keep_torch_threads():
+    threads = torch.get_num_threads()  # the benchmarks run with one thread
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_ablation_smoke(tiny_path, tmp_path, keep_torch_threads):
+    ablation = _load("ablation")
+    ablation.main(["--steps", "2", "--seeds", "1", "--settings", "GRPO", "GRPO-LEAD", "--eval_every", "1",
+                   "--eval_size", "8", "--workers", "1", "--out", str(tmp_path)])
+    rows = list(csv.DictReader((tmp_path / "ablation.csv").open()))
+    assert [r["setting"] for r in rows] == ["GRPO", "GRPO-LEAD"]
+    for r in rows:
+        assert 0 <= float(r["final_accuracy_mean"]) <= 1 and r["seeds"] == "1" and r["steps"] == "2"
+        assert r["steps_to_target_reached"] in ("0/1", "1/1")
+    curves = list(csv.DictReader((tmp_path / "ablation_curves.csv").open()))
+    assert [(c["setting"], c["step"]) for c in curves] == [(s, str(k)) for s in ("GRPO", "GRPO-LEAD") for k in range(3)]
+    md = (tmp_path / "ablation.md").read_text()
+    assert "python benchmarks/ablation.py --steps 2" in md and "CPU" in md
+    assert "| GRPO-LEAD | 1 |" in md
+    assert (tmp_path / "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ablation_keeps_written_findings(tmp_path):
+    ablation = _load("ablation")
+    curve = [{"setting": "GRPO", "seed": 0, "step": s, "accuracy": a, "mean_length": 30.0,
+              "mean_length_correct": n, "no_answer_rate": 0.0} for s, a, n in ((0, 0.5, 40.0), (5, 0.7, 18.0))]
+    config = {"prompts": 4, "group": 8, "budget": 64, "lr": 3e-4, "temperature": 1.0}
+    runs = [{"setting": "GRPO", "seed": 0, "wall_s": 1.0, "curve": curve, "config": config}]
+    args = ablation.argparse.Namespace(target_gain=0.1, workers=1, steps=5, seeds=1, eval_size=2, eval_every=5)
+    (tmp_path / "ablation.md").write_text("old table\n\n## Findings\n\nwritten by hand\n")
+    ablation.write_outputs(tmp_path, runs, ["GRPO"], args, "python benchmarks/ablation.py", 1.0)
+    md = (tmp_path / "ablation.md").read_text()
+    assert "old table" not in md and md.endswith("## Findings\n\nwritten by hand\n")
+    row = next(csv.DictReader((tmp_path / "ablation.csv").open()))
+    assert row["steps_to_target_per_seed"] == "5" and row["steps_to_half_length_per_seed"] == "5"
+
+
+def test_overhead_smoke(tiny_path, tmp_path, keep_torch_threads):
+    overhead = _load("overhead")
+    overhead.main(["--repeats", "1", "--checks", "16", "--timeout_s", "0.5", "--out", str(tmp_path)])
+    md = (tmp_path / "overhead.md").read_text()
+    assert "| full step (generate + score + loss + backward) |" in md
+    assert "| scoring path (generation replayed) |" in md
+    for name in ("typical, 8 per gold (a GRPO batch)", "typical, all golds distinct", "adversarial"):
+        assert md.count(f"| {name} |") == 2, name  # a cold and a warm row
+    assert "CPU" in md and "python benchmarks/overhead.py --repeats 1" in md
