@@ -368,3 +368,29 @@ def save_resolved(path: Path, *configs) -> None:
             out[f.name] = json.loads(json.dumps(getattr(cfg, f.name), default=str))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(out, sort_keys=True))
+
+
+def parse_with_preset(dataclass_type, argv: list[str], **parser_kwargs):
+    """Parse a command's own dataclass, then read the model preset its ``model`` field names.
+
+    For commands that load a model without training it (evaluation, difficulty estimation).
+
+    Returns:
+        (args, model_args, preset values): the preset's model-loading keys fill ``model_args``;
+        its other values are returned for the command to use as defaults.
+    """
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(dataclass_type, **parser_kwargs)
+    try:
+        args, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if remaining:
+        raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
+    preset = preset_path(args.model)
+    values = _load_yaml(preset) if preset is not None else {}
+    model_keys = {f.name for f in dataclasses.fields(ModelArguments)}
+    model_args = ModelArguments(model=args.model, **{k: v for k, v in values.items() if k in model_keys and k != "model"})
+    model_args.model_name_or_path = model_args.model_name_or_path or args.model
+    return args, model_args, values

@@ -28,7 +28,6 @@ judged sample has pass rate null and is dropped by ``filter`` (reported).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import sys
@@ -136,24 +135,11 @@ def problem_record(row: dict, verdicts: list, lengths: list[int], truncated: lis
 # -- configuration ---------------------------------------------------------------------------------
 def parse_args(argv: list[str]):
     """(DifficultyArguments, ModelArguments, DataArguments, chat_template_kwargs), preset values filled in."""
-    from transformers import HfArgumentParser
-
-    from lead_lite.config import ConfigError, DataArguments, ModelArguments, _load_yaml, preset_path
+    from lead_lite.config import ConfigError, DataArguments, parse_with_preset
     from lead_lite.data import ANSWER_FORMATS
     from lead_lite.prompts import PROMPT_FORMATS, merged_chat_template_kwargs
 
-    parser = HfArgumentParser(DifficultyArguments, prog="python -m lead_lite.data difficulty")
-    try:
-        args, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    if remaining:
-        raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
-    preset = preset_path(args.model)
-    values = _load_yaml(preset) if preset is not None else {}
-    model_keys = {f.name for f in dataclasses.fields(ModelArguments)}
-    model_args = ModelArguments(model=args.model, **{k: v for k, v in values.items() if k in model_keys and k != "model"})
-    model_args.model_name_or_path = model_args.model_name_or_path or args.model
+    args, model_args, values = parse_with_preset(DifficultyArguments, argv, prog="python -m lead_lite.data difficulty")
     args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")
     args.temperature = values.get("temperature", DEFAULT_TEMPERATURE) if args.temperature is None else args.temperature
     args.max_new_tokens = args.max_new_tokens or int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))

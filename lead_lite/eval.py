@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import importlib.util
 import json
 import logging
@@ -83,25 +82,12 @@ def parse_args(argv: list[str]):
     From a preset (``configs/models/NAME.yaml``), the model-loading keys (``ModelArguments``) and
     ``max_completion_length`` (the default ``--max_new_tokens``) are used; its training keys are not.
     """
-    from transformers import HfArgumentParser
+    from lead_lite.config import parse_with_preset
 
-    from lead_lite.config import ConfigError, ModelArguments, _load_yaml, preset_path
-
-    parser = HfArgumentParser(EvalArguments, prog="python -m lead_lite.eval",
-                              description="Evaluate a model on math benchmarks. To compare finished runs: "
-                              "python -m lead_lite.eval compare RUN_DIR [RUN_DIR ...] [--output FILE]")
-    try:
-        (args, remaining) = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    if remaining:
-        raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
-    preset = preset_path(args.model)
-    values = _load_yaml(preset) if preset is not None else {}
-    model_keys = {f.name for f in dataclasses.fields(ModelArguments)}
-    model_args = ModelArguments(model=args.model, **{k: v for k, v in values.items() if k in model_keys and k != "model"})
-    if model_args.model_name_or_path is None:
-        model_args.model_name_or_path = args.model
+    args, model_args, values = parse_with_preset(
+        EvalArguments, argv, prog="python -m lead_lite.eval",
+        description="Evaluate a model on math benchmarks. To compare finished runs: "
+        "python -m lead_lite.eval compare RUN_DIR [RUN_DIR ...] [--output FILE]")
     if args.max_new_tokens is None:
         args.max_new_tokens = int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
     args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")

@@ -14,7 +14,7 @@ A check returns a :class:`Verdict`:
 
 - ``CORRECT`` / ``WRONG``: judged.
 - ``NO_ANSWER``: the completion has no ``\\boxed{}`` (or an empty one): a format failure.
-- ``UNJUDGEABLE``: the gold answer does not parse (and the answer is not the same string), or
+- ``UNJUDGEABLE``: the gold answer does not parse (even when the answer is the same string), or
   the check ran past its time limit. Such a sample is reported as unjudgeable and never scored
   as right.
 """
@@ -307,8 +307,6 @@ class MathVerifier:
             return Judgement(Verdict.UNJUDGEABLE, answer, "empty gold answer")
         if len(answer) > MAX_ANSWER_CHARS:
             return Judgement(Verdict.WRONG, answer[:80], f"answer longer than {MAX_ANSWER_CHARS} chars")
-        if answer == gold:
-            return Judgement(Verdict.CORRECT, answer, "identical to the gold answer")
         exact = _rational_verdict(answer, gold)
         if exact is not None:
             return Judgement(exact, answer, "number")
