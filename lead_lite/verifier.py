@@ -92,9 +92,21 @@ def extract_boxed(text: str) -> str | None:
 _NUMBER = re.compile(r"[+-]?(\d{1,64}(\.\d{0,64})?|\.\d{1,64})")
 
 
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
 def _plain_number(s: str) -> Fraction | None:
-    """A decimal number written plainly (``12``, ``-3.50``, ``1,000``), else None."""
-    s = s.strip().strip("$").strip().rstrip(".").replace(",", "").replace("{,}", "")
+    """A decimal number written plainly (``12``, ``-3.50``, ``1,000``), else None.
+
+    Commas count only as thousands separators: ``1,2,3`` is a tuple, not 123.
+
+    Example:
+        >>> _plain_number("1{,}000.5"), _plain_number("1,2,3")
+        (Fraction(2001, 2), None)
+    """
+    s = s.strip().strip("$").strip().rstrip(".").replace("{,}", ",")
+    if _THOUSANDS.fullmatch(s):
+        s = s.replace(",", "")
     if _NUMBER.fullmatch(s):
         return Fraction(s)
     return None

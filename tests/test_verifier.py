@@ -39,6 +39,7 @@ def test_extract_boxed(text, expected):
         (r"<think>3+4=7</think> \boxed{7}", "7", Verdict.CORRECT),
         (r"\boxed{7.0}", "7", Verdict.CORRECT),
         (r"\boxed{1,000}", "1000", Verdict.CORRECT),
+        (r"\boxed{123}", "1,2,3", Verdict.WRONG),  # a tuple gold is not a thousands-separated number
         (r"\boxed{8}", "7", Verdict.WRONG),
         (r"\boxed{\frac{1}{2}}", "0.5", Verdict.CORRECT),
         (r"\boxed{\frac{14}{2}}", "7", Verdict.CORRECT),
