@@ -1,6 +1,5 @@
 """The memory plan: every preset plans on CPU, fits its card, and a run that cannot fit is refused."""
 
-from pathlib import Path
 
 import pytest
 
