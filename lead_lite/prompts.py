@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lead_lite.tasks.arithmetic import PROMPT_SUFFIX
-
 FINAL_ANSWER = "\\boxed{}"  # where every format asks for the final answer
+
+
+# The instruction the official GRPO-LEAD scripts append to each problem (no system prompt),
+# after a space: the ``plain`` format, which the generated tasks and the tiny model use.
+PROMPT_SUFFIX = " Let's think step by step and put the final answer within \\boxed{}."
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 
-PROMPT_SUFFIX = " Let's think step by step and put the final answer within \\boxed{}."
-# The prompt the official GRPO-LEAD scripts append to each problem (no system prompt).
+from lead_lite.prompts import PROMPT_SUFFIX
+from lead_lite.tasks.math import MathTask, reformat
 
 NAMES = ("Tom", "Ann", "Sam", "Mia")
 ITEMS = ("apples", "pens", "books", "coins")
@@ -107,3 +107,24 @@ def _stable_hash(text: str) -> int:
     for ch in text:
         h = (h * 131 + ord(ch)) % 1_000_003
     return h
+
+
+class ArithmeticTask(MathTask):
+    """The generated word problems, judged like any math task (last ``\\boxed{}`` vs the gold).
+
+    ``train_size`` training and ``eval_size`` held-out problems from disjoint splits; SFT rows are
+    the problems with their worked solutions. With a ``dataset`` set, use :class:`MathTask`.
+    """
+
+    NAME = "arithmetic"
+
+    def rows(self, data, seed: int) -> tuple[list[dict], list[dict]]:
+        eval_rows = generate(data.eval_size, seed=seed, split="test") if data.eval_size else []
+        train_rows = generate(data.train_size, seed=seed, split="train")
+        return reformat(train_rows, data.prompt_format), reformat(eval_rows, data.prompt_format)
+
+    def sft_rows(self, data, seed: int) -> list[dict]:
+        rows = reformat(generate(data.train_size, seed=seed, split="train"), data.prompt_format)
+        rows = [{"prompt": r["prompt"], "completion": r["solution"], "id": r["id"]} for r in rows]
+        random.Random(seed).shuffle(rows)
+        return rows

@@ -45,6 +45,9 @@ from collections import Counter
 from fractions import Fraction
 
 from lead_lite.rewards import ACCURACY, FORMAT, completion_text
+from lead_lite.tasks.base import Outcome, Task
+from lead_lite.tasks.sources import DataError, load_rows
+from lead_lite.verifier import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ NO_ANSWER_REWARD = 0.0
 
 # Reasons returned by :func:`check`.
 CORRECT, NEAR, NO_ANSWER = "correct", "near", "no_answer"
+GRADED = "countdown_graded"  # the name (and metric) of the graded reward column
 WRONG_VALUE, WRONG_NUMBERS = "wrong_value", "wrong_numbers"
 EMPTY, TOO_LONG, NON_ASCII, BAD_CHARACTER = "empty", "too_long", "non_ascii", "bad_character"
 SYNTAX_ERROR, DISALLOWED_SYNTAX, NON_INTEGER_LITERAL = "syntax_error", "disallowed_syntax", "non_integer_literal"
@@ -374,8 +378,6 @@ def clean_problems(rows: list[dict], source: str) -> list[dict]:
     Returns:
         rows with ``nums``, ``target``, ``prompt`` and ``id`` (``source:index``).
     """
-    from lead_lite.data import DataError
-
     kept, bad = [], []
     for i, row in enumerate(rows):
         nums, target = row.get("nums"), row.get("target")
@@ -402,9 +404,7 @@ def load_public(source: str = HUB_ID) -> list[dict]:
     downloaded parquet file. Malformed rows are reported with their index and dropped
     (:func:`clean_problems`); split the result with :func:`split_of`.
     """
-    from lead_lite.data import _load_external
-
-    return clean_problems(_load_external(source), source)
+    return clean_problems(load_rows(source), source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,7 +448,7 @@ class CountdownGraded:
         [1.0, 0.1, 0.0]
     """
 
-    __name__ = "countdown_graded"
+    __name__ = GRADED
 
     def __call__(self, completions, nums, target, **kwargs) -> list[float | None]:
         return [None if j is None else j[0] for j in _judge_all(completions, nums, target)]
@@ -466,3 +466,54 @@ class CountdownFormat:
 
     def __call__(self, completions, **kwargs) -> list[float]:
         return [float(extract_answer(completion_text(c)) is not None) for c in completions]
+
+
+
+class CountdownTask(Task):
+    """Countdown problems (generated, or the public data given as ``dataset``) judged by :func:`check`.
+
+    Args:
+        numbers_per_problem / max_number / max_target: the generated problems' settings.
+        problem_seed: seed of the problems (not the run's seed), so every stage of the recipe
+            shares one held-out set.
+
+    Example:
+        >>> task = CountdownTask(numbers_per_problem=(3,), max_number=12, max_target=50)
+        >>> train, test = task.rows(type("Data", (), {"dataset": None, "train_size": 4, "eval_size": 2})(), seed=0)
+        >>> len(train), len(test), task.judge("<answer>1+2</answer>", {"nums": [1, 2], "target": 3})
+        (4, 2, Outcome(verdict=<Verdict.CORRECT: 'correct'>, score=1.0))
+    """
+
+    NAME = "countdown"
+    COLUMNS = ("nums", "target")
+    REWARDS = {ACCURACY: lambda task: CountdownAccuracy(), GRADED: lambda task: CountdownGraded(),
+               FORMAT: lambda task: CountdownFormat()}
+    DEFAULT_REWARDS = (ACCURACY, GRADED, FORMAT)
+    REWARD_WEIGHTS = {ACCURACY: 0.0, GRADED: 1.0, FORMAT: 0.0}  # the seed's recipe: the graded reward alone
+
+    def __init__(self, numbers_per_problem=(3, 4), max_number: int = 99, max_target: int = 99,
+                 problem_seed: int = 0):
+        self.settings = dict(numbers_per_problem=tuple(numbers_per_problem), max_number=max_number,
+                             max_target=max_target)
+        self.problem_seed = problem_seed
+
+    def rows(self, data, seed: int) -> tuple[list[dict], list[dict]]:
+        if data.dataset is not None:
+            rows = load_public(data.dataset)
+            train = [r for r in rows if split_of(r["nums"], r["target"]) == "train"]
+            test = [r for r in rows if split_of(r["nums"], r["target"]) == "test"]
+            rng = random.Random(self.problem_seed)
+            rng.shuffle(train)
+            rng.shuffle(test)
+            return train[: data.train_size], test[: data.eval_size]
+        train = generate(data.train_size, self.problem_seed, "train", **self.settings)
+        test = generate(data.eval_size, self.problem_seed, "test", **self.settings) if data.eval_size else []
+        return train, test
+
+    def judge(self, text: str, row: dict) -> Outcome:
+        nums = row["nums"]
+        if problem_error(list(nums) if isinstance(nums, (list, tuple)) else nums, row["target"]) is not None:
+            return Outcome(Verdict.UNJUDGEABLE, None)
+        reward, reason = check(text, list(nums), row["target"])
+        verdict = {CORRECT: Verdict.CORRECT, NO_ANSWER: Verdict.NO_ANSWER}.get(reason, Verdict.WRONG)
+        return Outcome(verdict, reward)
