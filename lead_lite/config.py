@@ -1,28 +1,44 @@
-"""One source of truth for a run's configuration.
+"""One source of truth for a run's configuration, resolved once by the entry point.
 
 Precedence, lowest first: dataclass defaults < ``--model`` preset (``configs/models/NAME.yaml``)
-< ``--config file.yaml`` < command-line flags. Unknown keys fail with the key's name and the
-file it came from; invalid values fail here, before any model loads, naming the field.
-The resolved configuration is written next to each run's output (``resolved_config.yaml``).
+< ``--config file.yaml`` (< a curriculum stage's keys) < command-line flags. Unknown keys fail
+with the key's name and the file it came from; invalid values fail here, before any model loads,
+naming the field. :func:`resolve` returns a :class:`RunConfig` of resolved objects (the backend
+``auto`` resolved too, so whether Unsloth is imported follows the YAML as well as the flags);
+entry points pass it down and nothing below them reads ``sys.argv`` or YAML again. The resolved
+configuration is written next to each run's output (``resolved_config.yaml``).
+
+Commands that sample from a model without training it (evaluation, difficulty estimation) share
+:class:`SamplingArguments` (one validation, one default token limit, one chat-template rule,
+:func:`resolve_sampling`); every command that judges answers shares :class:`VerifierArguments`.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import importlib.util
 import json
 import math
-import sys
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from lead_lite import advantages as adv
+from lead_lite.answers import ANSWER_FORMATS
+from lead_lite.memory_plan import CARDS
+from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_FORMATS, merged_chat_template_kwargs
+from lead_lite.rewards import ACCURACY
+from lead_lite.tasks.registry import TASKS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESET_DIR = REPO_ROOT / "configs" / "models"
-TASKS = ("arithmetic", "countdown")  # generated tasks; countdown has its own recipe
 BAD_ROWS = ("skip", "error")  # what a malformed dataset row does (DataArguments.bad_rows)
+BACKENDS = ("auto", "unsloth", "trl")
+ENGINES = ("auto", "hf", "vllm")  # generation engines of evaluation and difficulty estimation
+DEFAULT_MAX_NEW_TOKENS = 4096  # sampling commands: when neither the flag nor the preset's max_completion_length is set
 
 
 class ConfigError(ValueError):
@@ -99,6 +115,12 @@ class LeadArguments:
         metadata={"help": "Official-code quirk: zero the advantages of groups whose rewards are all <= 0 "
                   "or all == 1."},
     )
+
+
+@dataclass
+class VerifierArguments:
+    """How answers are judged: shared by training, data cleaning, evaluation and difficulty estimation."""
+
     verifier_timeout_s: float = field(default=2.0, metadata={"help": "Most seconds one answer check may take."})
 
 
@@ -106,13 +128,19 @@ class LeadArguments:
 class DataArguments:
     """Training and evaluation data."""
 
-    task: str = field(
-        default="arithmetic",
-        metadata={"help": "Generated task: arithmetic (lead_lite.train) or countdown (lead_lite.recipes.countdown)."},
+    task: str | None = field(
+        default=None,
+        metadata={"help": "lead_lite.tasks.registry.TASKS: arithmetic (generated), math (the rows of `dataset`) or "
+                  "countdown (lead_lite.recipes.countdown). Default: math with a dataset, else arithmetic."},
+    )
+    reward_funcs: list[str] | None = field(
+        default=None,
+        metadata={"help": "Reward functions by name from the task's registry (math: accuracy, format; countdown: "
+                  "accuracy, countdown_graded, format). Default: all of the task's. LEAD needs accuracy."},
     )
     dataset: str | None = field(
         default=None,
-        metadata={"help": "A name in lead_lite.data.DATASETS (deepscaler, grpo-lead-stage1, grpo-lead-stage2, "
+        metadata={"help": "A name in lead_lite.tasks.math.DATASETS (deepscaler, grpo-lead-stage1, grpo-lead-stage2, "
                   "grpo-lead-sft, gsm8k, math), a local jsonl/json/parquet/csv file or a hub id "
                   "(countdown: `nums` and `target` columns); overrides the generated task's training data."},
     )
@@ -134,7 +162,7 @@ class DataArguments:
         metadata={"help": "SFT: column of the worked solution (default: the dataset's, else solution)."},
     )
     prompt_format: str = field(
-        default="plain",
+        default=DEFAULT_FORMAT,
         metadata={"help": "Instruction and chat-template switches (lead_lite.prompts.PROMPT_FORMATS): plain, r1, "
                   "qwen3-think, qwen3-no-think. Model presets set theirs."},
     )
@@ -158,29 +186,53 @@ def method_name(lead: LeadArguments) -> str:
     return {"": "GRPO", "LEAD": "GRPO-LEAD"}.get(parts, f"GRPO+{parts}")
 
 
-def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArguments, training) -> None:
+def multi_process() -> bool:
+    """Whether this process is one of several launched together (accelerate launch, torchrun, deepspeed)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def resolve_backend(requested: str) -> str:
+    """``auto`` -> ``unsloth`` when CUDA and unsloth are available in a single-process run, else ``trl``."""
+    if requested != "auto":
+        return requested
+    if multi_process():
+        return "trl"  # Unsloth's backend is single-GPU; accelerate / DeepSpeed launches use TRL's
+    import torch
+
+    if torch.cuda.is_available() and importlib.util.find_spec("unsloth") is not None:
+        return "unsloth"
+    return "trl"
+
+
+def resolve_task(data: DataArguments) -> str:
+    """The task a run trains on: ``task`` when set, else ``math`` with a dataset, else ``arithmetic``."""
+    return data.task or ("math" if data.dataset is not None else "arithmetic")
+
+
+def _bad(name: str, value, why: str):
+    raise ConfigError(f"{name}={value!r}: {why}")
+
+
+def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArguments, verifier: VerifierArguments,
+             training) -> None:
     """Reject invalid values before anything loads; each message names the field."""
-
-    def bad(name: str, value, why: str):
-        raise ConfigError(f"{name}={value!r}: {why}")
-
-    for name in ("alpha", "length_eps", "adv_eps", "weight_k", "verifier_timeout_s"):
+    bad = _bad
+    for name in ("alpha", "length_eps", "adv_eps", "weight_k"):
         value = getattr(lead, name)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
             bad(name, value, "must be a finite number > 0")
+    validate_verifier(verifier)
     if not 0 <= lead.weight_A <= lead.weight_B:
         bad("weight_A", lead.weight_A, f"must satisfy 0 <= weight_A <= weight_B (weight_B={lead.weight_B})")
     if not 0 <= lead.weight_rho0 <= 1:
         bad("weight_rho0", lead.weight_rho0, "must be in [0, 1]")
     if not lead.penalty <= 0:
         bad("penalty", lead.penalty, "must be <= 0 (a wrong answer may not earn more than nothing)")
-    if model_args.backend not in ("auto", "unsloth", "trl"):
-        bad("backend", model_args.backend, "must be one of auto, unsloth, trl")
+    if model_args.backend not in BACKENDS:
+        bad("backend", model_args.backend, f"must be one of {', '.join(BACKENDS)}")
     if model_args.load_in_4bit and model_args.load_in_8bit:
         bad("load_in_4bit", True, "cannot be combined with load_in_8bit")
     if model_args.gpu_memory is not None:
-        from lead_lite.memory_plan import CARDS
-
         try:
             ok = model_args.gpu_memory in CARDS or float(model_args.gpu_memory) > 0
         except ValueError:
@@ -189,23 +241,27 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
             bad("gpu_memory", model_args.gpu_memory, f"use a GiB figure or one of {sorted(CARDS)}")
     if model_args.lora_r <= 0:
         bad("lora_r", model_args.lora_r, "must be > 0")
-    if data.task not in TASKS:
+    if data.task is not None and data.task not in TASKS:
         bad("task", data.task, f"must be one of: {', '.join(TASKS)}")
+    if data.task == "arithmetic" and data.dataset is not None:
+        bad("task", data.task, f"generates its problems; for the rows of dataset={data.dataset!r} use task: math "
+            "(or leave task unset)")
+    task = TASKS[resolve_task(data)]
+    names = data.reward_funcs if data.reward_funcs is not None else list(task.DEFAULT_REWARDS)
+    if not names or any(n not in task.REWARDS for n in names) or ACCURACY not in names:
+        bad("reward_funcs", data.reward_funcs, f"names from task {task.NAME!r}'s {', '.join(task.REWARDS)}, "
+            f"including {ACCURACY!r} (LEAD's correctness fact)")
+    if training.reward_weights is not None and len(training.reward_weights) != len(names):
+        bad("reward_weights", training.reward_weights, f"one weight per reward function {names}")
     if data.bad_rows not in BAD_ROWS:
         bad("bad_rows", data.bad_rows, f"must be one of: {', '.join(BAD_ROWS)}")
-    from lead_lite.data import ANSWER_FORMATS
-    from lead_lite.prompts import PROMPT_FORMATS
-
     if data.prompt_format not in PROMPT_FORMATS:
         bad("prompt_format", data.prompt_format, f"must be one of: {', '.join(PROMPT_FORMATS)}")
     if data.answer_format is not None and data.answer_format not in ANSWER_FORMATS:
         bad("answer_format", data.answer_format, f"must be one of: {', '.join(ANSWER_FORMATS)}")
-    if model_args.init_adapter is not None:
-        from lead_lite.models import resolve_backend
-
-        if resolve_backend(model_args.backend) == "unsloth":
-            bad("init_adapter", model_args.init_adapter, "is loaded with PEFT; use backend: trl (the unsloth "
-                "backend attaches fresh adapters only)")
+    if model_args.init_adapter is not None and resolve_backend(model_args.backend) == "unsloth":
+        bad("init_adapter", model_args.init_adapter, "is loaded with PEFT; use backend: trl (the unsloth "
+            "backend attaches fresh adapters only)")
     if data.train_size <= 0:
         bad("train_size", data.train_size, "must be > 0")
     if data.eval_size < 0:
@@ -225,6 +281,13 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("multi_objective_aggregation", training.multi_objective_aggregation, "must be 'sum_then_normalize'")
 
 
+def validate_verifier(verifier: VerifierArguments) -> None:
+    value = verifier.verifier_timeout_s
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        _bad("verifier_timeout_s", value, "must be a finite number > 0")
+
+
+# -- reading the layers ------------------------------------------------------------------------------
 def preset_path(name: str) -> Path | None:
     path = PRESET_DIR / f"{name}.yaml"
     return path if path.exists() else None
@@ -240,40 +303,110 @@ def _load_yaml(path: Path) -> dict:
     return data
 
 
-def _pop_flag(argv: list[str], flag: str) -> str | None:
-    """Remove ``--flag VALUE`` or ``--flag=VALUE`` from argv; return VALUE."""
-    for i, arg in enumerate(argv):
-        if arg == flag:
-            if i + 1 >= len(argv):
-                raise ConfigError(f"{flag} needs a value")
-            value = argv[i + 1]
-            del argv[i : i + 2]
-            return value
-        if arg.startswith(flag + "="):
-            del argv[i]
-            return arg.split("=", 1)[1]
-    return None
+def split_flags(argv: list[str], *flags: str) -> tuple[dict, list[str]]:
+    """The values of ``flags`` in argv (None when absent) and argv without them.
+
+    The only reading of the command line before the full parse: the config file, the model and
+    the backend decide which layers (and whether Unsloth) come into play.
+    """
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for flag in flags:
+        pre.add_argument(flag)
+    try:
+        known, rest = pre.parse_known_args(argv)
+    except SystemExit as exc:  # argparse exits on a flag without its value
+        raise ConfigError(f"{' / '.join(flags)}: a flag needs a value") from exc
+    return vars(known), rest
+
+
+@dataclass
+class RunConfig:
+    """One run's resolved configuration: the objects every layer below the entry point receives.
+
+    Attributes:
+        model / lead / data / verifier: lead_lite's argument groups; training: TRL's ``GRPOConfig``.
+        extra: a command's own dataclasses, parsed with the rest (e.g. the Countdown recipe's).
+        stage: a curriculum stage's name (``stage-N``), None for a single run.
+        method: ``grpo`` or ``sft`` (a curriculum stage's method).
+        requested_backend: ``auto``, ``trl`` or ``unsloth`` as configured; ``model.backend`` is
+            what it resolved to on this machine.
+    """
+
+    model: ModelArguments
+    lead: LeadArguments
+    data: DataArguments
+    verifier: VerifierArguments
+    training: object
+    extra: tuple = ()
+    stage: str | None = None
+    method: str = "grpo"
+    requested_backend: str = "auto"  # what was asked for; ``model.backend`` holds its resolution
+
+    @property
+    def task(self) -> str:
+        return resolve_task(self.data)
+
+    def groups(self) -> tuple:
+        """Every argument group, for :func:`save_resolved`."""
+        return (self.model, self.lead, self.data, self.verifier, self.training, *self.extra)
+
+
+def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_dataclasses: tuple) -> tuple:
+    """The dataclasses from defaults < ``layers`` (in order) < ``argv``, checked."""
+    from trl import GRPOConfig, TrlParser
+
+    parser = TrlParser((ModelArguments, LeadArguments, DataArguments, VerifierArguments, GRPOConfig,
+                        *extra_dataclasses))
+    known = {a.dest for a in parser._actions}
+    import torch
+
+    # Without CUDA, train in fp32 on the CPU unless a preset or file says otherwise.
+    merged: dict = {"model": model} if torch.cuda.is_available() else {"model": model, "bf16": False, "use_cpu": True}
+    for source, values in layers:
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown key {key!r}")
+            merged[key] = value
+    parser.set_defaults_with_config(**merged)
+    try:
+        *objs, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if remaining:
+        raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
+    model_args, lead, data, verifier, training = objs[:5]
+    if model_args.model_name_or_path is None:
+        model_args.model_name_or_path = model_args.model
+    validate(model_args, lead, data, verifier, training)
+    task = TASKS[resolve_task(data)]
+    data.task = task.NAME
+    data.reward_funcs = list(data.reward_funcs or task.DEFAULT_REWARDS)
+    if training.reward_weights is None:
+        training.reward_weights = [task.REWARD_WEIGHTS[n] for n in data.reward_funcs]
+    try:
+        training.chat_template_kwargs = merged_chat_template_kwargs(data.prompt_format, training.chat_template_kwargs)
+    except ValueError as exc:
+        raise ConfigError(f"prompt_format={data.prompt_format!r}: {exc}") from exc
+    return tuple(objs)
+
+
+def _import_backend(backend: str) -> None:
+    if resolve_backend(backend) == "unsloth":
+        import unsloth  # noqa: F401 - optional GPU dependency, imported before trl so that its patches apply
 
 
 STAGE_METHODS = ("grpo", "sft")
 STAGE_FIXED = ("output_dir", "model", "model_name_or_path")  # one base model; stage dirs are output_dir/stage-N
 
 
-def read_stages(argv: list[str]) -> list[dict] | None:
-    """The ``stages:`` list of the ``--config`` file (None when it has none), each entry checked.
+def _check_stages(stages, config_file: str) -> list[dict]:
+    """The ``stages:`` list of a config file, each entry checked.
 
     A stage is a mapping of config keys layered over the file's top level (flags still win),
     plus ``method``: ``grpo`` (default) or ``sft``. A stage may not set ``output_dir``, ``model``
     or ``model_name_or_path`` (stages share one base model and write to ``output_dir/stage-N``);
     only the first may set ``init_adapter`` (the others start from the previous stage's adapter).
-    Other keys are checked when each stage is parsed (:func:`parse_config` with ``stage``).
     """
-    config_file = _pop_flag(list(argv), "--config")
-    if config_file is None:
-        return None
-    stages = _load_yaml(Path(config_file)).get("stages")
-    if stages is None:
-        return None
     if not isinstance(stages, list) or not stages:
         raise ConfigError(f"{config_file}: stages must be a non-empty list of mappings")
     for i, stage in enumerate(stages):
@@ -291,72 +424,71 @@ def read_stages(argv: list[str]) -> list[dict] | None:
     return stages
 
 
-def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = (),
-                 stage: tuple[str, dict] | None = None):
-    """Parse defaults < preset < YAML < stage < flags into (model, lead, data, training[, extras...]).
+def stage_names(stages: list[dict]) -> list[str]:
+    """``stage-N`` for each stage: GRPO stages from 1, a leading SFT stage 0 (as in the paper).
 
-    ``training`` is TRL's ``GRPOConfig``. ``stage`` is (a name for messages, one entry of the
-    YAML's ``stages:`` list without its ``method``), layered over the file's top-level keys; a
-    file with ``stages:`` is only read with one. The prompt format's chat-template switches are
-    merged into ``training.chat_template_kwargs``. Raises :class:`ConfigError` naming the bad
-    key or field.
+    Example:
+        >>> stage_names([{"method": "sft"}, {}, {"max_steps": 5}])
+        ['stage-0', 'stage-1', 'stage-2']
     """
-    from trl import GRPOConfig, TrlParser
+    first = 0 if stages and stages[0].get("method") == "sft" else 1
+    return [f"stage-{first + i}" for i in range(len(stages))]
 
-    from lead_lite.prompts import merged_chat_template_kwargs
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    dataclass_types = (ModelArguments, LeadArguments, DataArguments, GRPOConfig, *extra_dataclasses)
-    parser = TrlParser(dataclass_types)
-    known = {a.dest for a in parser._actions}
+def resolve(argv: list[str], extra_dataclasses: tuple = (), config_file: str | None = None,
+            allow_stages: bool = False) -> list[RunConfig]:
+    """Resolve a command line into run configurations: one, or one per curriculum stage.
 
-    config_file = _pop_flag(argv, "--config")
-    layers: list[tuple[str, dict]] = []
-    model = None
-    probe = list(argv)
-    model = _pop_flag(probe, "--model")
-    if config_file is not None:
-        user = _load_yaml(Path(config_file))
-        if "stages" in user and stage is None:
-            raise ConfigError(f"{config_file}: lists stages; run them with python -m lead_lite.train --config "
-                              f"{config_file}")
-        user = {k: v for k, v in user.items() if k != "stages"}
-        model = model or user.get("model")
-    model = model or ModelArguments.model
+    Layers, lowest first: defaults < the ``--model`` preset < ``--config`` (or ``config_file``)
+    < a stage's keys < flags. A config file with a ``stages:`` list gives one
+    :class:`RunConfig` per stage: stage N writes to ``output_dir/stage-N`` and starts from the
+    previous stage's adapter (the first from ``init_adapter``, when set). Every stage is resolved
+    and checked here, before anything trains. Only ``lead_lite.train`` runs stages
+    (``allow_stages``); other commands refuse such a file.
+
+    Raises:
+        ConfigError: naming the bad key, field or file.
+    """
+    flags, argv = split_flags(list(argv), "--config")
+    config_file = flags["config"] or config_file
+    user = _load_yaml(Path(config_file)) if config_file is not None else {}
+    stages = user.pop("stages", None)
+    if stages is not None and not allow_stages:
+        raise ConfigError(f"{config_file}: lists stages; run them with python -m lead_lite.train --config {config_file}")
+    located, _ = split_flags(argv, "--model", "--backend")
+    model = located["model"] or user.get("model") or ModelArguments.model
     preset = preset_path(model)
-    if preset is not None:
-        layers.append((str(preset), _load_yaml(preset)))
+    layers = [(str(preset), _load_yaml(preset))] if preset is not None else []
     if config_file is not None:
         layers.append((config_file, user))
-    if stage is not None:
-        layers.append((f"{config_file}: {stage[0]}", stage[1]))
+    backend = located["backend"] or next((v["backend"] for _, v in reversed(layers) if "backend" in v), "auto")
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend={backend!r}: must be one of {', '.join(BACKENDS)}")
+    _import_backend(backend)
+    if stages is None:
+        return [_run_config(_parse(argv, layers, model, extra_dataclasses))]
+    stages = _check_stages(stages, config_file)
+    placed, rest = split_flags(argv, "--output_dir", "--init_adapter")
+    names = stage_names(stages)
+    base = placed["output_dir"] or _parse(rest, layers, model, extra_dataclasses)[4].output_dir
+    configs: list[RunConfig] = []
+    for i, (name, stage) in enumerate(zip(names, stages)):
+        values = {k: v for k, v in stage.items() if k != "method"}
+        values["output_dir"] = str(Path(base) / name)
+        if i:
+            values["init_adapter"] = configs[-1].training.output_dir
+        elif placed["init_adapter"] is not None:
+            values["init_adapter"] = placed["init_adapter"]
+        config = _run_config(_parse(rest, [*layers, (f"{config_file}: {name}", values)], model, extra_dataclasses))
+        config.stage, config.method = name, stage.get("method", "grpo")
+        configs.append(config)
+    return configs
 
-    import torch
 
-    # Without CUDA, train in fp32 on the CPU unless a preset or file says otherwise.
-    merged: dict = {"model": model} if torch.cuda.is_available() else {"model": model, "bf16": False, "use_cpu": True}
-    for source, values in layers:
-        for key, value in values.items():
-            if key not in known:
-                raise ConfigError(f"{source}: unknown key {key!r}")
-            merged[key] = value
-    parser.set_defaults_with_config(**merged)
-    try:
-        parsed = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    *objs, remaining = parsed
-    if remaining:
-        raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
-    model_args, lead, data, training = objs[:4]
-    if model_args.model_name_or_path is None:
-        model_args.model_name_or_path = model_args.model
-    validate(model_args, lead, data, training)
-    try:
-        training.chat_template_kwargs = merged_chat_template_kwargs(data.prompt_format, training.chat_template_kwargs)
-    except ValueError as exc:
-        raise ConfigError(f"prompt_format={data.prompt_format!r}: {exc}") from exc
-    return tuple(objs)
+def _run_config(objs: tuple) -> RunConfig:
+    requested = objs[0].backend
+    objs[0].backend = resolve_backend(requested)
+    return RunConfig(*objs[:5], extra=tuple(objs[5:]), requested_backend=requested)
 
 
 def save_resolved(path: Path, *configs) -> None:
@@ -370,27 +502,104 @@ def save_resolved(path: Path, *configs) -> None:
     path.write_text(yaml.safe_dump(out, sort_keys=True))
 
 
-def parse_with_preset(dataclass_type, argv: list[str], **parser_kwargs):
-    """Parse a command's own dataclass, then read the model preset its ``model`` field names.
+# -- commands that sample without training -----------------------------------------------------------
+@dataclass
+class SamplingArguments:
+    """How evaluation and difficulty estimation sample from a model (one set, one validation)."""
+
+    k: int = field(default=8, metadata={"help": "Samples per problem (official GRPO-LEAD eval: 32; its group size: 8)."})
+    temperature: float | None = field(
+        default=None, metadata={"help": "Sampling temperature (0: greedy). Default: the command's (see its --help)."})
+    top_p: float | None = field(default=None, metadata={"help": "Nucleus sampling top-p. Default: the command's."})
+    min_p: float = field(default=0.0, metadata={"help": "min-p filtering (0: off; official GRPO-LEAD eval: 0.01)."})
+    max_new_tokens: int | None = field(
+        default=None,
+        metadata={"help": "Token limit per completion (default: the preset's max_completion_length, else "
+                  f"{DEFAULT_MAX_NEW_TOKENS})."},
+    )
+    prompt_format: str | None = field(
+        default=None, metadata={"help": "Instruction and chat-template switches (lead_lite.prompts); default: the "
+                                "preset's, as in training, else plain."})
+    engine: str = field(default="auto", metadata={"help": "auto (vllm with a GPU and vllm installed, else hf), hf, or vllm."})
+    batch_size: int = field(default=64, metadata={"help": "Sequences per HF generate call."})
+    seed: int = field(default=0, metadata={"help": "Sampling seed."})
+
+
+def resolve_sampling(sampling: SamplingArguments, preset: dict, temperature: float, top_p: float,
+                     greedy_ok: bool = True) -> dict:
+    """Fill the command's defaults and the preset's values into ``sampling``, check every field, and
+    return the chat-template switches (the prompt format's merged with the preset's).
+
+    Args:
+        preset: the model preset's values (``max_completion_length``, ``prompt_format``,
+            ``chat_template_kwargs``, ``temperature`` are read).
+        temperature / top_p: the command's defaults when neither the flag nor the preset sets them.
+        greedy_ok: whether temperature 0 is allowed (a pass rate needs varied samples).
+    """
+    s = sampling
+    s.max_new_tokens = s.max_new_tokens or int(preset.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
+    s.prompt_format = s.prompt_format or preset.get("prompt_format", DEFAULT_FORMAT)
+    s.temperature = temperature if s.temperature is None else s.temperature
+    s.top_p = top_p if s.top_p is None else s.top_p
+
+    def bad(name: str, why: str):
+        raise ConfigError(f"--{name} {getattr(s, name)!r}: {why}")
+
+    for name in ("k", "max_new_tokens", "batch_size"):
+        if getattr(s, name) < 1:
+            bad(name, "must be >= 1")
+    if not math.isfinite(s.temperature) or s.temperature < 0 or (s.temperature == 0 and not greedy_ok):
+        bad("temperature", "must be >= 0" if greedy_ok else "must be > 0 (a pass rate needs varied samples)")
+    if not 0 < s.top_p <= 1:
+        bad("top_p", "must be in (0, 1]")
+    if not 0 <= s.min_p < 1:
+        bad("min_p", "must be in [0, 1)")
+    if s.engine not in ENGINES:
+        bad("engine", f"must be one of {', '.join(ENGINES)}")
+    if s.prompt_format not in PROMPT_FORMATS:
+        bad("prompt_format", f"must be one of {', '.join(PROMPT_FORMATS)}")
+    try:
+        return merged_chat_template_kwargs(s.prompt_format, preset.get("chat_template_kwargs"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def resolve_engine(requested: str) -> str:
+    """``auto`` -> ``vllm`` when CUDA and vllm are both available, else ``hf``."""
+    if requested != "auto":
+        return requested
+    import torch
+
+    if torch.cuda.is_available() and importlib.util.find_spec("vllm") is not None:
+        return "vllm"
+    return "hf"
+
+
+def parse_with_preset(dataclass_types: tuple, argv: list[str], **parser_kwargs):
+    """Parse a command's dataclasses (with :class:`VerifierArguments`), then read the model preset
+    that the first one's ``model`` field names.
 
     For commands that load a model without training it (evaluation, difficulty estimation).
 
     Returns:
-        (args, model_args, preset values): the preset's model-loading keys fill ``model_args``;
-        its other values are returned for the command to use as defaults.
+        (the command's objects..., verifier args, model_args, preset values): the preset's
+        model-loading keys fill ``model_args``; its other values are returned for the command
+        to use as defaults (:func:`resolve_sampling`).
     """
     from transformers import HfArgumentParser
 
-    parser = HfArgumentParser(dataclass_type, **parser_kwargs)
+    parser = HfArgumentParser((*dataclass_types, VerifierArguments), **parser_kwargs)
     try:
-        args, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+        *objs, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     if remaining:
         raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
-    preset = preset_path(args.model)
+    validate_verifier(objs[-1])
+    name = objs[0].model
+    preset = preset_path(name)
     values = _load_yaml(preset) if preset is not None else {}
     model_keys = {f.name for f in dataclasses.fields(ModelArguments)}
-    model_args = ModelArguments(model=args.model, **{k: v for k, v in values.items() if k in model_keys and k != "model"})
-    model_args.model_name_or_path = model_args.model_name_or_path or args.model
-    return args, model_args, values
+    model_args = ModelArguments(model=name, **{k: v for k, v in values.items() if k in model_keys and k != "model"})
+    model_args.model_name_or_path = model_args.model_name_or_path or name
+    return (*objs, model_args, values)

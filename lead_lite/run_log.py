@@ -6,8 +6,6 @@ import json
 import math
 from pathlib import Path
 
-from transformers import TrainerCallback
-
 
 def _clean(value):
     if isinstance(value, float) and not math.isfinite(value):
@@ -15,8 +13,11 @@ def _clean(value):
     return value
 
 
-class JsonlMetrics(TrainerCallback):
+class JsonlMetrics:
     """Append every ``Trainer.log`` call to ``path`` as a JSON line with its step.
+
+    The ``on_log`` event of a ``TrainerCallback``, mixed in front of transformers' class by
+    :func:`lead_lite.training.metrics_callback` (so this module does not import transformers).
 
     Lines written before a resume are kept; a resumed run appends after them.
     """

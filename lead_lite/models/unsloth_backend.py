@@ -3,44 +3,18 @@
 (``FastLanguageModel.from_pretrained(..., fast_inference=True)``).
 
 Unsloth patches TRL when it is imported, so it must be imported before ``trl``:
-:func:`import_first` does that at the very start of the entry points when the run will use it.
+:func:`lead_lite.config.resolve` does that, once it has resolved the backend from the flags, the
+config file and the preset, before it imports ``trl``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 
+from lead_lite.config import multi_process
+
 logger = logging.getLogger(__name__)
-
-
-def multi_process() -> bool:
-    """Whether this process is one of several launched together (accelerate launch, torchrun, deepspeed)."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
-
-
-def wanted(argv: list[str]) -> bool:
-    """Whether this run will use Unsloth: one process, CUDA and unsloth present, and --backend is not trl.
-
-    A multi-process launch never imports unsloth: ``auto`` resolves to ``trl`` there, and an explicit
-    ``unsloth`` is refused by :func:`refuse_multi_process` before anything loads.
-    """
-    if multi_process():
-        return False
-    if "--backend" in argv and argv[argv.index("--backend") + 1 :][:1] == ["trl"]:
-        return False
-    if "--backend=trl" in argv or importlib.util.find_spec("unsloth") is None:
-        return False
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def import_first(argv: list[str]) -> None:
-    """Import unsloth before trl when this run will use it, so its patches apply."""
-    if wanted(argv):
-        import unsloth  # noqa: F401 - imported for its patches of trl / transformers
 
 
 def refuse_multi_process() -> None:

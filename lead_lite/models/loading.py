@@ -4,21 +4,24 @@ Backends:
 
 - ``trl``: transformers + PEFT (LoRA), bitsandbytes 4/8-bit on CUDA when asked; TRL generates.
   This is the CPU path.
-- ``unsloth``: Unsloth's ``FastLanguageModel`` (see :mod:`lead_lite.unsloth_backend`), chosen by
-  ``auto`` when CUDA and unsloth are both present and the run is a single process (a
-  multi-process launch resolves ``auto`` to ``trl``).
+- ``unsloth``: Unsloth's ``FastLanguageModel`` (see :mod:`lead_lite.models.unsloth_backend`), chosen
+  by ``auto`` when CUDA and unsloth are both present and the run is a single process (a
+  multi-process launch resolves ``auto`` to ``trl``; :func:`lead_lite.config.resolve_backend`).
+
+The configuration arrives resolved: ``model_args.backend`` is ``trl`` or ``unsloth``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 from pathlib import Path
 
 import torch
 
 from lead_lite.config import ModelArguments
+from lead_lite.models.tiny import prepare_tiny_model
+from lead_lite.models.unsloth_backend import load_unsloth
 
 logger = logging.getLogger(__name__)
 
@@ -27,25 +30,10 @@ TINY_MODELS = {TINY: "arithmetic", "tiny-countdown": "countdown"}  # name -> tas
 ADAPTER_FILE = "adapter_model.safetensors"  # where save_pretrained puts a PEFT adapter's weights
 
 
-def resolve_backend(requested: str) -> str:
-    """``auto`` -> ``unsloth`` when CUDA and unsloth are available in a single-process run, else ``trl``."""
-    from lead_lite.unsloth_backend import multi_process
-
-    if requested != "auto":
-        return requested
-    if multi_process():
-        return "trl"  # Unsloth's backend is single-GPU; accelerate / DeepSpeed launches use TRL's
-    if torch.cuda.is_available() and importlib.util.find_spec("unsloth") is not None:
-        return "unsloth"
-    return "trl"
-
-
 def model_path(model_args: ModelArguments) -> str:
     """The directory or hub id to load; builds (once) the tiny model for ``tiny`` / ``tiny-countdown``."""
     task = TINY_MODELS.get(model_args.model_name_or_path)
     if task is not None:
-        from lead_lite.tiny import prepare_tiny_model
-
         return str(prepare_tiny_model(task=task))
     return model_args.model_name_or_path
 
@@ -93,6 +81,19 @@ def load_plain(model_args: ModelArguments, path: str, bf16: bool):
     return model, load_tokenizer(path), lora_config(model_args)
 
 
+def load_hf_model(model_args: ModelArguments, path: str, adapter: str | None):
+    """The base model for sampling (bf16 on a GPU, fp32 on CPU) with the LoRA ``adapter`` applied, in eval mode."""
+    from peft import PeftModel
+
+    cuda = torch.cuda.is_available()
+    model, _, _ = load_plain(model_args, path, bf16=cuda)
+    if cuda and not (model_args.load_in_4bit or model_args.load_in_8bit):
+        model.to("cuda")  # quantized weights are placed on the GPU when they load
+    if adapter is not None:
+        model = PeftModel.from_pretrained(model, adapter)
+    return model.eval()
+
+
 def load_policy(model_args: ModelArguments, training_args):
     """Load the policy with the configured backend.
 
@@ -100,12 +101,10 @@ def load_policy(model_args: ModelArguments, training_args):
         (model, tokenizer, peft_config, backend); ``peft_config`` is None when the backend has
         already attached the adapters itself, or when ``init_adapter`` names one to continue.
     """
-    backend = resolve_backend(model_args.backend)
+    backend = model_args.backend
     path = model_path(model_args)
     logger.info("backend: %s; model: %s", backend, path)
     if backend == "unsloth":
-        from lead_lite.unsloth_backend import load_unsloth
-
         model, tokenizer = load_unsloth(model_args, path, training_args)
         return model, tokenizer, None, backend
     model, tokenizer, peft_config = load_plain(model_args, path, bf16=bool(training_args.bf16))

@@ -1,4 +1,4 @@
-"""Sampling completions: batched HF ``generate`` (CPU or GPU) or vLLM (GPU), and greedy accuracy.
+"""Sampling completions: batched HF ``generate`` (CPU or GPU) or vLLM (GPU), and the greedy evaluation.
 
 Both engines return, per prompt, a list of :class:`Completion` with the generated token ids, so
 an evaluation can cut them to smaller token budgets afterwards (see ``lead_lite.metrics``).
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from lead_lite.data import format_prompt
-from lead_lite.verifier import MathVerifier, Verdict
+from lead_lite.tasks.base import Task, format_prompt
+from lead_lite.verifier import Verdict
 
 
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # vllm.config.lora.MaxLoRARanks
@@ -159,33 +159,27 @@ def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: 
     ]
 
 
-def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, temperature: float = 0.0,
-             num_samples: int = 1, batch_size: int = 64,
-             chat_template_kwargs: dict | None = None) -> tuple[list[list[str]], list[list[int]]]:
-    """``num_samples`` completions per prompt with HF ``generate``; temperature 0 is greedy.
+def evaluate_greedy(model, tokenizer, task: Task, rows: list[dict], max_new_tokens: int,
+                    chat_template_kwargs: dict | None = None) -> dict[str, float]:
+    """The greedy evaluation of every command: one completion per row, judged by ``task.judge``.
 
     Returns:
-        (texts, token lengths), each a list per prompt of ``num_samples`` entries.
+        ``accuracy``, ``format_rate`` (has a final answer), ``mean_score`` (the task's graded
+        score; math: equal to accuracy), ``mean_length`` and ``mean_length_correct`` (tokens,
+        NaN without a correct one), ``no_answer_rate``, ``unjudgeable_rate`` and ``n``.
     """
-    completions = sample_hf(model, tokenizer, prompts, max_new_tokens, num_samples=num_samples,
-                            temperature=temperature, batch_size=batch_size,
+    completions = sample_hf(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens,
                             chat_template_kwargs=chat_template_kwargs)
-    return [[c.text for c in cs] for cs in completions], [[c.length for c in cs] for cs in completions]
-
-
-def accuracy_and_length(model, tokenizer, rows: list[dict], max_new_tokens: int,
-                        verifier: MathVerifier | None = None,
-                        chat_template_kwargs: dict | None = None) -> dict[str, float]:
-    """Greedy accuracy and mean completion length on ``rows`` (``prompt``, ``answer``)."""
-    verifier = verifier or MathVerifier()
-    texts, lengths = generate(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens,
-                              chat_template_kwargs=chat_template_kwargs)
-    verdicts = [verifier.check(t[0], r["answer"]).verdict for t, r in zip(texts, rows)]
+    outcomes = [task.judge(c[0].text, r) for c, r in zip(completions, rows, strict=True)]
+    lengths = [c[0].length for c in completions]
+    verdicts = [o.verdict for o in outcomes]
     n = len(rows)
-    correct_lengths = [l[0] for l, v in zip(lengths, verdicts) if v is Verdict.CORRECT]
+    correct_lengths = [length for length, v in zip(lengths, verdicts) if v is Verdict.CORRECT]
     return {
         "accuracy": sum(v is Verdict.CORRECT for v in verdicts) / n,
-        "mean_length": sum(l[0] for l in lengths) / n,
+        "format_rate": sum(v is not Verdict.NO_ANSWER for v in verdicts) / n,
+        "mean_score": sum(o.score or 0.0 for o in outcomes) / n,
+        "mean_length": sum(lengths) / n,
         "mean_length_correct": sum(correct_lengths) / len(correct_lengths) if correct_lengths else float("nan"),
         "no_answer_rate": sum(v is Verdict.NO_ANSWER for v in verdicts) / n,
         "unjudgeable_rate": sum(v is Verdict.UNJUDGEABLE for v in verdicts) / n,

@@ -1,0 +1,113 @@
+"""Assembling trainers: the one place a GRPO-LEAD or SFT trainer is built from a resolved configuration.
+
+:func:`build_trainer` serves ``lead_lite.train``, the Countdown recipe, curricula and the
+benchmarks; :func:`build_sft_trainer` serves ``lead_lite.sft`` and the recipe's SFT stage. Both
+take the policy as loaded by :func:`lead_lite.models.loading.load_policy` and rows from a task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from pathlib import Path
+
+from lead_lite import checkpoints
+from lead_lite.config import RunConfig
+from lead_lite.run_log import JsonlMetrics
+from lead_lite.tasks.base import Task, format_prompt
+from lead_lite.trainer import lead_trainer_class
+
+logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _metrics_callback_class() -> type:
+    from transformers import TrainerCallback  # on first use, after resolve(): unsloth comes before transformers
+
+    return type("JsonlMetrics", (JsonlMetrics, TrainerCallback), {"__doc__": JsonlMetrics.__doc__})
+
+
+def metrics_callback(output_dir) -> JsonlMetrics:
+    """The ``TrainerCallback`` that appends every logged step to ``output_dir/metrics.jsonl``."""
+    return _metrics_callback_class()(Path(output_dir) / "metrics.jsonl")
+
+
+def build_trainer(config: RunConfig, model, tokenizer, peft_config, task: Task, train_rows: list[dict],
+                  callbacks: tuple = ()):
+    """The GRPO-LEAD trainer (over Unsloth's patched ``GRPOTrainer`` when Unsloth is imported).
+
+    Args:
+        config: the run's resolved configuration (``training`` is TRL's ``GRPOConfig``; its
+            ``reward_weights`` hold one weight per name in ``data.reward_funcs``).
+        model, tokenizer, peft_config: from :func:`lead_lite.models.loading.load_policy`.
+        task: supplies the reward functions (``data.reward_funcs``, by name) and the dataset columns.
+        train_rows: the task's training rows.
+        callbacks: more ``TrainerCallback`` objects; metrics go to ``output_dir/metrics.jsonl``.
+    """
+    return lead_trainer_class()(
+        model=model,
+        reward_funcs=task.reward_funcs(config.data.reward_funcs),
+        args=config.training,
+        train_dataset=task.to_dataset(train_rows, tokenizer),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[metrics_callback(config.training.output_dir), *callbacks],
+        lead=config.lead,
+    )
+
+
+def sft_config(config: RunConfig):
+    """TRL ``SFTConfig`` sharing the run's Trainer fields (learning rate, steps, batch, precision...)."""
+    from transformers import TrainingArguments
+    from trl import SFTConfig
+
+    shared = {f.name: getattr(config.training, f.name) for f in dataclasses.fields(TrainingArguments) if f.init}
+    return SFTConfig(**shared, max_length=config.model.max_seq_length, completion_only_loss=True)
+
+
+def sft_dataset(rows: list[dict], tokenizer, chat_template_kwargs: dict | None = None):
+    """Prompt-completion rows for ``SFTTrainer``: conversational when the tokenizer has a chat template.
+
+    Args:
+        rows: dicts with ``prompt`` and ``completion`` text.
+        chat_template_kwargs: the prompt format's template switches, passed per row.
+    """
+    from datasets import Dataset
+
+    out = []
+    for r in rows:
+        prompt = format_prompt(r["prompt"], tokenizer)
+        completion = r["completion"] if isinstance(prompt, str) else [{"role": "assistant", "content": r["completion"]}]
+        row = {"prompt": prompt, "completion": completion}
+        if chat_template_kwargs and not isinstance(prompt, str):
+            row["chat_template_kwargs"] = chat_template_kwargs
+        out.append(row)
+    return Dataset.from_list(out)
+
+
+def build_sft_trainer(config: RunConfig, model, tokenizer, peft_config, rows: list[dict], callbacks: tuple = ()):
+    """TRL's ``SFTTrainer`` on prompt-completion ``rows`` (loss on the completion only)."""
+    from trl import SFTTrainer
+
+    return SFTTrainer(model=model, args=sft_config(config),
+                      train_dataset=sft_dataset(rows, tokenizer, config.training.chat_template_kwargs),
+                      processing_class=tokenizer, peft_config=peft_config,
+                      callbacks=[metrics_callback(config.training.output_dir), *callbacks])
+
+
+def resume_checkpoint(value, output_dir):
+    """TrainingArguments' resume_from_checkpoint: a path, or 'last' / 'true' for the newest complete
+    checkpoint in output_dir (partial ones, left by a kill while saving, are skipped with a warning)."""
+    if value is None or str(value).lower() in ("", "false", "none"):
+        return None
+    if str(value).lower() in ("last", "true"):
+        found = checkpoints.last_complete(output_dir)
+        if found is None:
+            raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
+        logger.info("resuming from %s", found)
+        return str(found)
+    reason = checkpoints.incomplete_reason(value)
+    if reason is not None:
+        logger.warning("resuming from %s, which may be incomplete: %s", value, reason)
+    return value
