@@ -10,7 +10,7 @@
 Each setting is the paper's name for a combination of the three LEAD flags (L: length reward,
 E: explicit penalty, AD: difficulty-aware advantage reweighting): GRPO, GRPO+L, GRPO+LE,
 GRPO+LAD and GRPO-LEAD. Every run starts from the same warm-started tiny model
-(lead_lite.tiny: partly right, too verbose for its 64-token budget), trains for the same number
+(lead_lite.models.tiny: partly right, too verbose for its 64-token budget), trains for the same number
 of steps with the library's config, model loader and LEAD trainer (the tiny preset's settings:
 4 prompts x 8 completions per step, LoRA, lr 3e-4, temperature 1.0; ``--extra`` overrides any)
 and is evaluated greedily on one fixed held-out set every ``--eval_every`` steps (step 0
@@ -80,33 +80,32 @@ def run_one(setting: str, seed: int, steps: int, eval_every: int, eval_size: int
     torch.set_num_threads(1)  # two runs share two cores; HF generate is far slower multi-threaded here
     from transformers import PrinterCallback, TrainerCallback, set_seed
 
-    from lead_lite.config import method_name, parse_config
-    from lead_lite.data import to_dataset
-    from lead_lite.models import load_policy
-    from lead_lite.rewards import HasAnswer, MathAccuracy
-    from lead_lite.sampling import accuracy_and_length
-    from lead_lite.tasks import arithmetic
-    from lead_lite.trainer import lead_trainer_class
+    from lead_lite.config import method_name, resolve
+    from lead_lite.models.loading import load_policy
+    from lead_lite.models.sampling import evaluate_greedy
+    from lead_lite.tasks.arithmetic import ArithmeticTask, generate
+    from lead_lite.training import build_trainer
     from lead_lite.verifier import MathVerifier
 
     work = Path(tempfile.mkdtemp(prefix=f"ablation-{setting}-{seed}-"))
-    model_args, lead, data, training = parse_config(
+    (config,) = resolve(
         ["--model", "tiny", "--output_dir", str(work), "--max_steps", str(steps), "--seed", str(seed),
          "--save_strategy", "no", "--logging_steps", "1", "--report_to", "none", "--disable_tqdm", "true",
          "--reward_weights", "1.0", "0.0", *_flags(setting), *extra]
     )
+    lead, data, training = config.lead, config.data, config.training
     if method_name(lead) != setting:
         raise ValueError(f"flags for {setting} resolve to {method_name(lead)}")
     set_seed(seed)
-    model, tokenizer, peft_config, _ = load_policy(model_args, training)
-    held_out = arithmetic.generate(eval_size, seed=HELD_OUT_SEED, split="test")
+    model, tokenizer, peft_config, _ = load_policy(config.model, training)
+    held_out = generate(eval_size, seed=HELD_OUT_SEED, split="test")
     budget = data.eval_max_new_tokens or training.max_completion_length
-    verifier = MathVerifier(timeout_s=lead.verifier_timeout_s)
+    task = ArithmeticTask(MathVerifier(timeout_s=config.verifier.verifier_timeout_s))
     curve: list[dict] = []
 
     class PeriodicEval(TrainerCallback):
         def _evaluate(self, step, model):
-            result = accuracy_and_length(model, tokenizer, held_out, budget, verifier)
+            result = evaluate_greedy(model, tokenizer, task, held_out, budget)
             curve.append({"setting": setting, "seed": seed, "step": step,
                           **{k: result[k] for k in CURVE_FIELDS[3:]}})
 
@@ -117,16 +116,13 @@ def run_one(setting: str, seed: int, steps: int, eval_every: int, eval_size: int
             if state.global_step % eval_every == 0 or state.global_step == args.max_steps:
                 self._evaluate(state.global_step, model)
 
-    trainer = lead_trainer_class()(
-        model=model, reward_funcs=[MathAccuracy(verifier), HasAnswer()], args=training,
-        train_dataset=to_dataset(arithmetic.generate(data.train_size, seed=seed, split="train"), tokenizer),
-        processing_class=tokenizer, peft_config=peft_config, callbacks=[PeriodicEval()], lead=lead,
-    )
+    trainer = build_trainer(config, model, tokenizer, peft_config, task, generate(data.train_size, seed=seed),
+                            callbacks=(PeriodicEval(),))
     trainer.remove_callback(PrinterCallback)  # the table is the output, not every step's log line
     start = time.perf_counter()
     trainer.train()
     wall = time.perf_counter() - start
-    verifier.close()
+    task.close()
     shutil.rmtree(work)
     config = {"prompts": training.generation_batch_size // training.num_generations, "group": training.num_generations,
               "budget": budget, "lr": training.learning_rate, "temperature": training.temperature}
@@ -146,15 +142,16 @@ def difficulty_profile(n_prompts: int, extra: list[str], seed: int = 0) -> str:
 
     torch.set_num_threads(1)
     from lead_lite import advantages as adv
-    from lead_lite.config import parse_config
-    from lead_lite.models import load_policy
-    from lead_lite.sampling import sample_hf
+    from lead_lite.config import resolve
+    from lead_lite.models.loading import load_policy
+    from lead_lite.models.sampling import sample_hf
     from lead_lite.tasks import arithmetic
     from lead_lite.verifier import MathVerifier, Verdict
 
     work = Path(tempfile.mkdtemp(prefix="ablation-profile-"))
-    model_args, lead, data, training = parse_config(["--model", "tiny", "--output_dir", str(work), *extra])
-    model, tokenizer, _, _ = load_policy(model_args, training)
+    (config,) = resolve(["--model", "tiny", "--output_dir", str(work), *extra])
+    training = config.training
+    model, tokenizer, _, _ = load_policy(config.model, training)
     rows = arithmetic.generate(n_prompts, seed=seed, split="train")
     torch.manual_seed(seed)
     groups = sample_hf(model, tokenizer, [r["prompt"] for r in rows], training.max_completion_length,
@@ -380,7 +377,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.difficulty_profile:
         print(difficulty_profile(args.difficulty_profile, args.extra))
         return
-    from lead_lite.tiny import prepare_tiny_model
+    from lead_lite.models.tiny import prepare_tiny_model
 
     prepare_tiny_model()  # build the cached warm start once, before the workers need it
     jobs = [(s, seed) for seed in range(args.seeds) for s in args.settings]

@@ -29,7 +29,7 @@ def build_random_model(shape_name: str, out: Path) -> None:
     from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
     from lead_lite.memory_plan import SHAPES
-    from lead_lite.tiny import build_tokenizer
+    from lead_lite.models.tiny import build_tokenizer
 
     s = SHAPES[shape_name]
     tok = build_tokenizer(vocab_size=s.vocab)
@@ -63,18 +63,17 @@ def main() -> None:
     p.add_argument("--json_out", default=None)
     a = p.parse_args()
     if a.backend == "unsloth":
-        import unsloth  # noqa: F401 - before trl
+        import unsloth  # noqa: F401 - before transformers (built below) and trl
 
     import torch
     from transformers import TrainerCallback
 
-    from lead_lite.config import parse_config
-    from lead_lite.data import to_dataset
+    from lead_lite.config import resolve
     from lead_lite.memory_plan import SHAPES, estimate
-    from lead_lite.models import load_policy
-    from lead_lite.rewards import HasAnswer, MathAccuracy
-    from lead_lite.tasks import arithmetic
-    from lead_lite.trainer import lead_trainer_class
+    from lead_lite.models.loading import load_policy
+    from lead_lite.tasks.arithmetic import ArithmeticTask, generate
+    from lead_lite.training import build_trainer
+    from lead_lite.verifier import MathVerifier
 
     work = Path(tempfile.mkdtemp())
     t0 = time.perf_counter()
@@ -83,7 +82,7 @@ def main() -> None:
 
     n = a.num_generations * a.prompts_per_step
     acc = n // a.micro_batch
-    model_args, lead, _, training = parse_config([
+    (config,) = resolve([
         "--model", str(work / "model"), "--backend", a.backend, "--load_in_4bit", str(a.load_in_4bit),
         "--max_seq_length", str(a.max_completion_length + 128), "--output_dir", str(work / "run"),
         "--max_steps", str(a.steps), "--per_device_train_batch_size", str(a.micro_batch),
@@ -93,6 +92,7 @@ def main() -> None:
         "--save_strategy", "no", "--report_to", "none", "--reward_weights", "1.0", "0.0",
         "--learning_rate", "5e-6", "--temperature", "0.8", "--loss_type", "dapo", "--beta", "0.0",
     ])
+    model_args, training = config.model, config.training
     plan = estimate(SHAPES[a.shape], model_args, training, 80.0, shared_weights=a.backend == "unsloth")
     model, tokenizer, peft_config, backend = load_policy(model_args, training)
 
@@ -109,11 +109,8 @@ def main() -> None:
             self.times.append(time.perf_counter() - self._t)
 
     timer = Timer()
-    trainer = lead_trainer_class()(
-        model=model, reward_funcs=[MathAccuracy(), HasAnswer()], args=training,
-        train_dataset=to_dataset(arithmetic.generate(64, seed=0), tokenizer), processing_class=tokenizer,
-        peft_config=peft_config, callbacks=[timer], lead=lead,
-    )
+    trainer = build_trainer(config, model, tokenizer, peft_config, ArithmeticTask(MathVerifier()),
+                            generate(64, seed=0), callbacks=(timer,))
     torch.cuda.reset_peak_memory_stats()
     trainer.train()
     logs = [h for h in trainer.state.log_history if "completions/mean_length" in h]

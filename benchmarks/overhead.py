@@ -55,28 +55,31 @@ def _trainers(steps_batch: int, num_generations: int, max_completion_length: int
     import trl
     from transformers import set_seed
 
-    from lead_lite.config import parse_config
-    from lead_lite.data import to_dataset
-    from lead_lite.models import load_policy
-    from lead_lite.rewards import HasAnswer, MathAccuracy
-    from lead_lite.tasks import arithmetic
-    from lead_lite.trainer import lead_trainer_class
+    from lead_lite.config import resolve
+    from lead_lite.models.loading import load_policy
+    from lead_lite.tasks.arithmetic import ArithmeticTask, generate
+    from lead_lite.training import build_trainer
     from lead_lite.verifier import MathVerifier
 
     work = Path(tempfile.mkdtemp(prefix="overhead-"))
-    model_args, lead, data, training = parse_config(
+    (config,) = resolve(
         ["--model", "tiny", "--output_dir", str(work), "--per_device_train_batch_size", str(steps_batch),
          "--num_generations", str(num_generations), "--max_completion_length", str(max_completion_length),
          "--save_strategy", "no", "--report_to", "none", "--disable_tqdm", "true", "--reward_weights", "1.0", "0.0"]
     )
-    rows = arithmetic.generate(64, seed=0, split="train")
+    lead, training = config.lead, config.training
+    rows = generate(64, seed=0, split="train")
+    task = ArithmeticTask(MathVerifier())
     built = []
-    for cls, kwargs in ((lead_trainer_class(), {"lead": lead}), (trl.GRPOTrainer, {})):
+    for lead_seam in (True, False):
         set_seed(0)  # same weights, same LoRA initialisation
-        model, tokenizer, peft_config, _ = load_policy(model_args, training)
-        built.append(cls(model=model, reward_funcs=[MathAccuracy(MathVerifier()), HasAnswer()], args=training,
-                         train_dataset=to_dataset(rows, tokenizer), processing_class=tokenizer,
-                         peft_config=peft_config, **kwargs))
+        model, tokenizer, peft_config, _ = load_policy(config.model, training)
+        if lead_seam:
+            built.append(build_trainer(config, model, tokenizer, peft_config, task, rows))
+        else:  # TRL's own trainer over the same parts
+            built.append(trl.GRPOTrainer(model=model, reward_funcs=task.reward_funcs(config.data.reward_funcs),
+                                         args=training, train_dataset=task.to_dataset(rows, tokenizer),
+                                         processing_class=tokenizer, peft_config=peft_config))
     lead_t, trl_t = built
     for t in built:  # set by Trainer.train's loop, which this benchmark steps around
         t.current_gradient_accumulation_steps = training.gradient_accumulation_steps
@@ -84,7 +87,7 @@ def _trainers(steps_batch: int, num_generations: int, max_completion_length: int
     b = trl_t.model.state_dict()
     if a.keys() != b.keys() or any(not a[k].equal(b[k]) for k in a):
         raise RuntimeError("the two trainers' models differ before the first step")
-    dataset = to_dataset(rows, lead_t.processing_class)
+    dataset = task.to_dataset(rows, lead_t.processing_class)
     n_prompts = steps_batch // num_generations
     batch = [dict(dataset[i]) for i in range(n_prompts) for _ in range(num_generations)]  # (N,) rows, P x G
     return lead_t, trl_t, batch, lead, work

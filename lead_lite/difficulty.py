@@ -35,39 +35,36 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from transformers import HfArgumentParser, set_seed
+
+from lead_lite.answers import ANSWER_FORMATS
+from lead_lite.config import (ConfigError, DataArguments, SamplingArguments, parse_with_preset, resolve_engine,
+                              resolve_sampling)
+from lead_lite.models.loading import load_hf_model, load_tokenizer, model_path
+from lead_lite.models.sampling import prompt_texts, sample_hf, sample_vllm, vllm_engine
+from lead_lite.tasks.math import dataset_rows
+from lead_lite.verifier import MathVerifier, Verdict
+
 logger = logging.getLogger("lead_lite.difficulty")
 
-DEFAULT_MAX_NEW_TOKENS = 4096  # when neither the flag nor the preset's max_completion_length is set
 DEFAULT_TEMPERATURE = 1.0  # when neither the flag nor the preset's (training rollout) temperature is set
+DEFAULT_TOP_P = 1.0  # off, as in training
 
 
 @dataclass
 class DifficultyArguments:
-    """Which policy samples which problems, how, and where the pass rates go."""
+    """Which policy samples which problems and where the pass rates go (sampling:
+    :class:`lead_lite.config.SamplingArguments`; default temperature: the preset's, else 1.0; top-p 1)."""
 
-    data: str = field(metadata={"help": "A dataset name (lead_lite.data.DATASETS), local file or hub id."})
+    data: str = field(metadata={"help": "A dataset name (lead_lite.tasks.math.DATASETS), local file or hub id."})
     output: str = field(default="pass_rates.jsonl", metadata={"help": "JSONL, one line per problem; appended to."})
     model: str = field(default="tiny", metadata={"help": "A preset from configs/models/, a hub id or a local path."})
     adapter: str | None = field(default=None, metadata={"help": "A LoRA adapter directory: the current policy."})
-    k: int = field(default=8, metadata={"help": "Samples per problem (GRPO-LEAD's group size is 8)."})
-    temperature: float | None = field(
-        default=None, metadata={"help": f"Sampling temperature (default: the preset's training temperature, "
-                                f"else {DEFAULT_TEMPERATURE})."})
-    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling top-p (1: off, as in training)."})
-    max_new_tokens: int | None = field(
-        default=None, metadata={"help": f"Token limit per completion (default: the preset's max_completion_length, "
-                                f"else {DEFAULT_MAX_NEW_TOKENS})."})
     problem_column: str | None = field(default=None, metadata={"help": "See lead_lite.config.DataArguments."})
     answer_column: str | None = field(default=None, metadata={"help": "See lead_lite.config.DataArguments."})
     answer_format: str | None = field(default=None, metadata={"help": "See lead_lite.config.DataArguments."})
-    prompt_format: str | None = field(
-        default=None, metadata={"help": "See lead_lite.prompts (default: the preset's, else plain)."})
     max_problems: int | None = field(default=None, metadata={"help": "Only the first N usable problems."})
     chunk_size: int = field(default=64, metadata={"help": "Problems sampled per call; the output is flushed after each."})
-    engine: str = field(default="auto", metadata={"help": "auto (vllm with a GPU and vllm installed, else hf), hf, vllm."})
-    batch_size: int = field(default=64, metadata={"help": "Sequences per HF generate call."})
-    seed: int = field(default=0, metadata={"help": "Sampling seed."})
-    verifier_timeout_s: float = field(default=2.0, metadata={"help": "Most seconds one answer check may take."})
 
 
 @dataclass
@@ -115,8 +112,6 @@ def problem_record(row: dict, verdicts: list, lengths: list[int], truncated: lis
         >>> r["pass_rate"], r["judged"], r["unjudgeable"]  # 1 correct of 3 judged
         (0.3333333333333333, 3, 1)
     """
-    from lead_lite.verifier import Verdict
-
     correct = sum(v is Verdict.CORRECT for v in verdicts)
     unjudgeable = sum(v is Verdict.UNJUDGEABLE for v in verdicts)
     judged = len(verdicts) - unjudgeable
@@ -134,82 +129,56 @@ def problem_record(row: dict, verdicts: list, lengths: list[int], truncated: lis
 
 # -- configuration ---------------------------------------------------------------------------------
 def parse_args(argv: list[str]):
-    """(DifficultyArguments, ModelArguments, DataArguments, chat_template_kwargs), preset values filled in."""
-    from lead_lite.config import ConfigError, DataArguments, parse_with_preset
-    from lead_lite.data import ANSWER_FORMATS
-    from lead_lite.prompts import PROMPT_FORMATS, merged_chat_template_kwargs
-
-    args, model_args, values = parse_with_preset(DifficultyArguments, argv, prog="python -m lead_lite.data difficulty")
-    args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")
-    args.temperature = values.get("temperature", DEFAULT_TEMPERATURE) if args.temperature is None else args.temperature
-    args.max_new_tokens = args.max_new_tokens or int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
+    """(DifficultyArguments, SamplingArguments, VerifierArguments, ModelArguments, DataArguments,
+    chat-template switches), preset values filled in; invalid values fail."""
+    args, sampling, verifier, model_args, values = parse_with_preset(
+        (DifficultyArguments, SamplingArguments), argv, prog="python -m lead_lite.data difficulty")
+    chat_kwargs = resolve_sampling(sampling, values, temperature=values.get("temperature", DEFAULT_TEMPERATURE),
+                                   top_p=DEFAULT_TOP_P, greedy_ok=False)
 
     def bad(name: str, why: str):
         raise ConfigError(f"--{name} {getattr(args, name)!r}: {why}")
 
-    for name in ("k", "max_new_tokens", "chunk_size", "batch_size"):
-        if getattr(args, name) < 1:
-            bad(name, "must be >= 1")
-    if args.temperature <= 0:
-        bad("temperature", "must be > 0 (a pass rate needs varied samples)")
-    if not 0 < args.top_p <= 1:
-        bad("top_p", "must be in (0, 1]")
+    if args.chunk_size < 1:
+        bad("chunk_size", "must be >= 1")
     if args.max_problems is not None and args.max_problems < 1:
         bad("max_problems", "must be >= 1")
-    if args.engine not in ("auto", "hf", "vllm"):
-        bad("engine", "must be one of auto, hf, vllm")
-    if args.prompt_format not in PROMPT_FORMATS:
-        bad("prompt_format", f"must be one of {', '.join(PROMPT_FORMATS)}")
-    if args.answer_format is not None and args.answer_format not in ANSWER_FORMATS:
-        bad("answer_format", f"must be one of {', '.join(ANSWER_FORMATS)}")
     if args.adapter is not None and not (Path(args.adapter) / "adapter_config.json").is_file():
         bad("adapter", "is not a PEFT adapter directory (no adapter_config.json)")
-    try:
-        kwargs = merged_chat_template_kwargs(args.prompt_format, values.get("chat_template_kwargs"))
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    if args.answer_format is not None and args.answer_format not in ANSWER_FORMATS:
+        bad("answer_format", f"must be one of {', '.join(ANSWER_FORMATS)}")
     data = DataArguments(dataset=args.data, problem_column=args.problem_column, answer_column=args.answer_column,
-                         answer_format=args.answer_format, prompt_format=args.prompt_format)
-    return args, model_args, data, kwargs
+                         answer_format=args.answer_format, prompt_format=sampling.prompt_format)
+    return args, sampling, verifier, model_args, data, chat_kwargs
 
 
 # -- the two commands ------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> dict:
     """Estimate pass rates; returns counts of this run (problems sampled, skipped, band sizes)."""
-    from lead_lite.config import ConfigError
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args, model_args, data, chat_kwargs = parse_args(argv)
+        args, s, verifier_args, model_args, data, chat_kwargs = parse_args(argv)
     except ConfigError as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
 
     # 1. problems (before the model: bad data fails fast), minus those already in the output
-    from lead_lite.data import dataset_rows
-
-    rows = dataset_rows(data, with_solution=True)[: args.max_problems]
+    verifier = MathVerifier(timeout_s=verifier_args.verifier_timeout_s)
+    rows = dataset_rows(data, verifier, with_solution=True)[: args.max_problems]
     out = Path(args.output)
     done = read_records(out, repair=True)
-    other_k = sorted({r["k"] for r in done} - {args.k})
+    other_k = sorted({r["k"] for r in done} - {s.k})
     if other_k:
-        raise SystemExit(f"{out}: holds pass rates from k={other_k}, this run asks k={args.k}; use another --output")
+        raise SystemExit(f"{out}: holds pass rates from k={other_k}, this run asks k={s.k}; use another --output")
     done_ids = {r["id"] for r in done}
     todo = [r for r in rows if r["id"] not in done_ids]
     logger.info("%s: %d usable problems; %d already in %s, %d to sample (k=%d, temperature %.2f, %d tokens, "
-                "prompt format %s)", args.data, len(rows), len(rows) - len(todo), out, len(todo), args.k,
-                args.temperature, args.max_new_tokens, args.prompt_format)
+                "prompt format %s)", args.data, len(rows), len(rows) - len(todo), out, len(todo), s.k,
+                s.temperature, s.max_new_tokens, s.prompt_format)
 
     # 2. the policy: base model + adapter, in the engine that will sample
-    from transformers import set_seed
-
-    from lead_lite.eval import load_hf_model, resolve_engine
-    from lead_lite.models import load_tokenizer, model_path
-    from lead_lite.sampling import prompt_texts, sample_hf, sample_vllm, vllm_engine
-    from lead_lite.verifier import MathVerifier
-
-    engine = resolve_engine(args.engine)
+    engine = resolve_engine(s.engine)
     path = model_path(model_args)
     tokenizer = load_tokenizer(path)
     model = llm = None
@@ -218,11 +187,10 @@ def main(argv: list[str] | None = None) -> dict:
     elif todo:
         longest = max(len(tokenizer(t, add_special_tokens=False)["input_ids"])
                       for t in prompt_texts(tokenizer, [r["prompt"] for r in todo], chat_kwargs))
-        llm = vllm_engine(path, longest + args.max_new_tokens, args.seed, args.adapter)
-    set_seed(args.seed)
+        llm = vllm_engine(path, longest + s.max_new_tokens, s.seed, args.adapter)
+    set_seed(s.seed)
 
     # 3. sample, judge, append, flush: chunk by chunk
-    verifier = MathVerifier(timeout_s=args.verifier_timeout_s)
     start = time.time()
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
@@ -230,11 +198,11 @@ def main(argv: list[str] | None = None) -> dict:
             chunk = todo[first : first + args.chunk_size]
             prompts = [r["prompt"] for r in chunk]
             if engine == "hf":
-                completions = sample_hf(model, tokenizer, prompts, args.max_new_tokens, args.k, args.temperature,
-                                        args.top_p, batch_size=args.batch_size, chat_template_kwargs=chat_kwargs)
+                completions = sample_hf(model, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
+                                        s.top_p, s.min_p, s.batch_size, chat_kwargs)
             else:
-                completions = sample_vllm(path, tokenizer, prompts, args.max_new_tokens, args.k, args.temperature,
-                                          args.top_p, 0.0, args.seed, args.adapter, chat_kwargs, engine=llm)
+                completions = sample_vllm(path, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
+                                          s.top_p, s.min_p, s.seed, args.adapter, chat_kwargs, engine=llm)
             for row, samples in zip(chunk, completions, strict=True):
                 verdicts = [verifier.check(c.text, row["answer"]).verdict for c in samples]
                 record = problem_record(row, verdicts, [c.length for c in samples], [not c.finished for c in samples])
@@ -274,8 +242,6 @@ def parse_band(keep: str) -> tuple[float, float]:
 
 def filter_main(argv: list[str] | None = None) -> dict:
     """Keep the problems whose pass rate lies in the band; returns the counts (also logged)."""
-    from transformers import HfArgumentParser
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(FilterArguments, prog="python -m lead_lite.data filter")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import logging
 import sys
@@ -30,15 +29,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from transformers import set_seed
+
+from lead_lite.config import (ConfigError, SamplingArguments, parse_with_preset, resolve_engine, resolve_sampling,
+                              save_resolved)
+from lead_lite.metrics import Judged, at_budget, summarize
+from lead_lite.models.loading import load_hf_model, load_tokenizer, model_path
+from lead_lite.models.sampling import sample_hf, sample_vllm
+from lead_lite.tasks.eval_sets import benchmark_name, load_benchmark
+from lead_lite.verifier import MathVerifier, Verdict
+
 logger = logging.getLogger("lead_lite.eval")
 
-DEFAULT_MAX_NEW_TOKENS = 4096  # when neither --max_new_tokens nor the preset's max_completion_length is set
 N_DEFAULT_BUDGETS = 8
+TEMPERATURE, TOP_P = 0.6, 0.95  # the R1 convention, this command's sampling defaults
 
 
 @dataclass
 class EvalArguments:
-    """What to evaluate, on what, and how to sample."""
+    """What to evaluate, on what, and what to report (sampling: :class:`lead_lite.config.SamplingArguments`)."""
 
     model: str = field(default="tiny", metadata={"help": "A preset from configs/models/ (e.g. tiny), a hub id or a local path."})
     adapter: str | None = field(default=None, metadata={"help": "A LoRA adapter directory (as saved by lead_lite.train)."})
@@ -48,15 +57,6 @@ class EvalArguments:
                   ".jsonl/.parquet files with problem/answer columns."},
     )
     output_dir: str = field(default="runs/eval", metadata={"help": "Where samples, summary and the curve go."})
-    k: int = field(default=8, metadata={"help": "Samples per problem (official GRPO-LEAD eval: 32)."})
-    temperature: float = field(default=0.6, metadata={"help": "Sampling temperature (R1 convention 0.6; 0: greedy)."})
-    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling top-p (R1 convention 0.95)."})
-    min_p: float = field(default=0.0, metadata={"help": "min-p filtering (0: off; official GRPO-LEAD eval: 0.01)."})
-    max_new_tokens: int | None = field(
-        default=None,
-        metadata={"help": "Token limit per completion (default: the preset's max_completion_length, else "
-                  f"{DEFAULT_MAX_NEW_TOKENS}; official GRPO-LEAD eval: 14k)."},
-    )
     budgets: list[int] | None = field(
         default=None,
         metadata={"help": f"Token budgets of the budget curve, each <= max_new_tokens (default: "
@@ -66,105 +66,49 @@ class EvalArguments:
         default=None, metadata={"help": "The k's of pass@k, each <= k (default: powers of two up to k, and k)."}
     )
     max_problems: int | None = field(default=None, metadata={"help": "Evaluate only the first N problems of each benchmark."})
-    prompt_format: str | None = field(
-        default=None, metadata={"help": "Instruction and chat-template switches (lead_lite.prompts); default: the "
-                                "preset's, as in training, else plain."})
-    engine: str = field(default="auto", metadata={"help": "auto (vllm with a GPU and vllm installed, else hf), hf, or vllm."})
-    batch_size: int = field(default=64, metadata={"help": "Sequences per HF generate call."})
-    seed: int = field(default=0, metadata={"help": "Sampling seed."})
-    verifier_timeout_s: float = field(default=2.0, metadata={"help": "Most seconds one answer check may take."})
 
 
 # -- configuration ---------------------------------------------------------------------------------
 def parse_args(argv: list[str]):
-    """(EvalArguments, ModelArguments): defaults < the model's preset < flags; invalid values fail.
+    """(EvalArguments, SamplingArguments, VerifierArguments, ModelArguments, chat-template switches):
+    defaults < the model's preset < flags; invalid values fail.
 
-    From a preset (``configs/models/NAME.yaml``), the model-loading keys (``ModelArguments``) and
-    ``max_completion_length`` (the default ``--max_new_tokens``) are used; its training keys are not.
+    From a preset (``configs/models/NAME.yaml``), the model-loading keys (``ModelArguments``),
+    ``max_completion_length`` (the default ``--max_new_tokens``), ``prompt_format`` and
+    ``chat_template_kwargs`` are used; its training keys are not. Sampling defaults to the R1
+    convention: temperature 0.6, top-p 0.95.
     """
-    from lead_lite.config import parse_with_preset
-
-    args, model_args, values = parse_with_preset(
-        EvalArguments, argv, prog="python -m lead_lite.eval",
-        description="Evaluate a model on math benchmarks. To compare finished runs: "
-        "python -m lead_lite.eval compare RUN_DIR [RUN_DIR ...] [--output FILE]")
-    if args.max_new_tokens is None:
-        args.max_new_tokens = int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
-    args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")
+    args, sampling, verifier, model_args, values = parse_with_preset(
+        (EvalArguments, SamplingArguments), argv, prog="python -m lead_lite.eval",
+        description="Evaluate a model on math benchmarks (sampling defaults: temperature 0.6, top-p 0.95). "
+        "To compare finished runs: python -m lead_lite.eval compare RUN_DIR [RUN_DIR ...] [--output FILE]")
+    chat_kwargs = resolve_sampling(sampling, values, temperature=TEMPERATURE, top_p=TOP_P)
     if args.budgets is None:
-        n = args.max_new_tokens
+        n = sampling.max_new_tokens
         args.budgets = sorted({max(1, round(n * i / N_DEFAULT_BUDGETS)) for i in range(1, N_DEFAULT_BUDGETS + 1)})
-    validate(args)
-    return args, model_args
+    validate(args, sampling)
+    return args, sampling, verifier, model_args, chat_kwargs
 
 
-def validate(args: EvalArguments) -> None:
+def validate(args: EvalArguments, sampling: SamplingArguments) -> None:
     """Reject invalid values before anything loads; each message names the flag."""
-    from lead_lite.config import ConfigError
 
     def bad(name: str, why: str):
         raise ConfigError(f"--{name} {getattr(args, name)!r}: {why}")
 
-    if args.k < 1:
-        bad("k", "must be >= 1")
-    if args.temperature < 0:
-        bad("temperature", "must be >= 0")
-    if not 0 < args.top_p <= 1:
-        bad("top_p", "must be in (0, 1]")
-    if not 0 <= args.min_p < 1:
-        bad("min_p", "must be in [0, 1)")
-    if args.max_new_tokens < 1:
-        bad("max_new_tokens", "must be >= 1")
-    if not args.budgets or any(not 1 <= b <= args.max_new_tokens for b in args.budgets):
-        bad("budgets", f"each must be in [1, max_new_tokens={args.max_new_tokens}]: a longer budget needs longer samples")
-    if args.pass_k is not None and any(not 1 <= j <= args.k for j in args.pass_k):
-        bad("pass_k", f"each must be in [1, k={args.k}]")
+    if not args.budgets or any(not 1 <= b <= sampling.max_new_tokens for b in args.budgets):
+        bad("budgets", f"each must be in [1, max_new_tokens={sampling.max_new_tokens}]: a longer budget needs "
+            "longer samples")
+    if args.pass_k is not None and any(not 1 <= j <= sampling.k for j in args.pass_k):
+        bad("pass_k", f"each must be in [1, k={sampling.k}]")
     if args.max_problems is not None and args.max_problems < 1:
         bad("max_problems", "must be >= 1")
-    if args.engine not in ("auto", "hf", "vllm"):
-        bad("engine", "must be one of auto, hf, vllm")
-    from lead_lite.prompts import PROMPT_FORMATS
-
-    if args.prompt_format not in PROMPT_FORMATS:
-        bad("prompt_format", f"must be one of {', '.join(PROMPT_FORMATS)}")
-    if args.batch_size < 1:
-        bad("batch_size", "must be >= 1")
-    if args.verifier_timeout_s <= 0:
-        bad("verifier_timeout_s", "must be > 0")
     if args.adapter is not None and not (Path(args.adapter) / "adapter_config.json").is_file():
         bad("adapter", "is not a PEFT adapter directory (no adapter_config.json)")
     args.budgets = sorted(set(args.budgets))
 
 
-def resolve_engine(requested: str) -> str:
-    """``auto`` -> ``vllm`` when CUDA and vllm are both available, else ``hf``."""
-    if requested != "auto":
-        return requested
-    import torch
-
-    if torch.cuda.is_available() and importlib.util.find_spec("vllm") is not None:
-        return "vllm"
-    return "hf"
-
-
 # -- sampling and judging --------------------------------------------------------------------------
-def load_hf_model(model_args, path: str, adapter: str | None):
-    """The base model (bf16 on a GPU, fp32 on CPU) with the LoRA adapter applied, in eval mode."""
-    import torch
-
-    from lead_lite.models import load_plain
-
-    cuda = torch.cuda.is_available()
-    model, _, _ = load_plain(model_args, path, bf16=cuda)
-    if cuda and not (model_args.load_in_4bit or model_args.load_in_8bit):
-        model.to("cuda")  # quantized weights are placed on the GPU when they load
-    if adapter is not None:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, adapter)
-    return model.eval()
-
-
 def judge_samples(rows: list[dict], completions, verifier):
     """Judge every completion against its problem's gold answer.
 
@@ -172,8 +116,6 @@ def judge_samples(rows: list[dict], completions, verifier):
         (judgements, judged): per problem, per sample, the verifier's :class:`Judgement` and the
         :class:`lead_lite.metrics.Judged` built from it.
     """
-    from lead_lite.metrics import Judged
-
     judgements, judged = [], []
     for row, samples in zip(rows, completions, strict=True):
         js = [verifier.check(c.text, row["answer"]) for c in samples]
@@ -189,7 +131,6 @@ def budget_curve(rows: list[dict], completions, judged, budgets: list[int], toke
         one dict per budget: ``budget``, ``pass@1``, ``cons@k``, ``no_answer_rate``,
         ``truncated_rate`` and ``mean_length``.
     """
-    from lead_lite.metrics import at_budget, summarize
 
     def decode(ids):
         return tokenizer.decode(ids, skip_special_tokens=True)
@@ -221,7 +162,7 @@ def write_curve(out: Path, curves: dict[str, list[dict]], title: str) -> None:
             for point in curve:
                 writer.writerow({"benchmark": name, **point})
 
-    import matplotlib
+    import matplotlib  # optional plotting dependency: imported only when a figure is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -266,70 +207,57 @@ def main(argv: list[str] | None = None) -> dict | str:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compare"]:
         return compare_main(argv[1:])
-    from lead_lite.config import ConfigError, save_resolved
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        args, model_args = parse_args(argv)
+        args, sampling, verifier_args, model_args, chat_kwargs = parse_args(argv)
     except ConfigError as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
+    s = sampling
 
     # 1. run directory and resolved configuration
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    engine = resolve_engine(args.engine)
-    save_resolved(out / "resolved_config.yaml", args, model_args)
+    engine = resolve_engine(s.engine)
+    save_resolved(out / "resolved_config.yaml", args, s, verifier_args, model_args)
 
     # 2. data (before the model: a bad benchmark name fails fast)
-    from lead_lite.benchmarks import benchmark_name, load_benchmark
-    from lead_lite.prompts import PROMPT_FORMATS
-
-    benchmarks = {benchmark_name(spec): load_benchmark(spec, args.max_problems, args.prompt_format)
+    verifier = MathVerifier(timeout_s=verifier_args.verifier_timeout_s)
+    benchmarks = {benchmark_name(spec): load_benchmark(spec, verifier, args.max_problems, s.prompt_format)
                   for spec in args.data}
-    chat_kwargs = PROMPT_FORMATS[args.prompt_format].chat_template_kwargs
 
     # 3. model and tokenizer
-    from lead_lite.models import load_tokenizer, model_path
-
     path = model_path(model_args)
     tokenizer = load_tokenizer(path)
     logger.info("model %s%s; engine %s; k=%d, temperature %.2f, top-p %.2f, min-p %.2f, %d max new tokens",
-                path, f" + adapter {args.adapter}" if args.adapter else "", engine, args.k, args.temperature,
-                args.top_p, args.min_p, args.max_new_tokens)
+                path, f" + adapter {args.adapter}" if args.adapter else "", engine, s.k, s.temperature,
+                s.top_p, s.min_p, s.max_new_tokens)
     model = load_hf_model(model_args, path, args.adapter) if engine == "hf" else None
 
     # 4. sample, judge, summarise, cut to budgets
-    from transformers import set_seed
-
-    from lead_lite.metrics import summarize
-    from lead_lite.sampling import sample_hf, sample_vllm
-    from lead_lite.verifier import MathVerifier, Verdict
-
-    verifier = MathVerifier(timeout_s=args.verifier_timeout_s)
     summaries, curves = {}, {}
     with (out / "samples.jsonl").open("w") as samples_file:
         for name, rows in benchmarks.items():
             start = time.time()
             prompts = [r["prompt"] for r in rows]
             if engine == "vllm":
-                completions = sample_vllm(path, tokenizer, prompts, args.max_new_tokens, args.k, args.temperature,
-                                          args.top_p, args.min_p, args.seed, args.adapter, chat_kwargs)
+                completions = sample_vllm(path, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
+                                          s.top_p, s.min_p, s.seed, args.adapter, chat_kwargs)
             else:
-                set_seed(args.seed)  # per benchmark: its samples do not depend on the order of --data
-                completions = sample_hf(model, tokenizer, prompts, args.max_new_tokens, args.k, args.temperature,
-                                        args.top_p, args.min_p, args.batch_size, chat_kwargs)
+                set_seed(s.seed)  # per benchmark: its samples do not depend on the order of --data
+                completions = sample_hf(model, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
+                                        s.top_p, s.min_p, s.batch_size, chat_kwargs)
             sampling_s = time.time() - start
             judgements, judged = judge_samples(rows, completions, verifier)
             summaries[name] = {**summarize(judged, args.pass_k), "sampling_seconds": round(sampling_s, 2)}
             curves[name] = budget_curve(rows, completions, judged, args.budgets, tokenizer, verifier)
             for row, comps, js, jd in zip(rows, completions, judgements, judged):
-                for i, (c, j, s) in enumerate(zip(comps, js, jd)):
+                for i, (c, j, sample) in enumerate(zip(comps, js, jd)):
                     samples_file.write(json.dumps({
                         "benchmark": name, "problem_id": row["id"], "sample_index": i, "gold": row["answer"],
                         "completion": c.text, "answer": j.answer, "verdict": j.verdict.value,
-                        "correct": j.verdict is Verdict.CORRECT, "reason": j.reason, "length": s.length,
-                        "truncated": s.truncated,
+                        "correct": j.verdict is Verdict.CORRECT, "reason": j.reason, "length": sample.length,
+                        "truncated": sample.truncated,
                     }) + "\n")
             log_summary(name, summaries[name])
     verifier.close()
@@ -337,13 +265,13 @@ def main(argv: list[str] | None = None) -> dict | str:
     # 5. summary and budget curve
     summary = {
         "model": model_args.model_name_or_path, "model_path": path, "adapter": args.adapter, "engine": engine,
-        "sampling": {"k": args.k, "temperature": args.temperature, "top_p": args.top_p, "min_p": args.min_p,
-                     "max_new_tokens": args.max_new_tokens, "seed": args.seed},
+        "sampling": {"k": s.k, "temperature": s.temperature, "top_p": s.top_p, "min_p": s.min_p,
+                     "max_new_tokens": s.max_new_tokens, "seed": s.seed},
         "benchmarks": summaries,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     title = f"{Path(model_args.model_name_or_path).name}" + (f" + {Path(args.adapter).name}" if args.adapter else "")
-    write_curve(out, curves, f"{title}: pass@1 at each token budget (k={args.k})")
+    write_curve(out, curves, f"{title}: pass@1 at each token budget (k={s.k})")
     logger.info("samples.jsonl, summary.json, budget_curve.csv and budget_curve.png written to %s", out)
     return summary
 

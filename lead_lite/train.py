@@ -4,7 +4,7 @@
     python -m lead_lite.train --model tiny                # the offline CPU demo (default)
     python -m lead_lite.train --model tiny --config my.yaml --alpha 0.1 --difficulty_reweight false
     python -m lead_lite.train --model tiny --init_adapter runs/sft-tiny   # continue an SFT adapter
-    python -m lead_lite.train --config configs/curriculum/tiny.yaml       # stages, see lead_lite.curriculum
+    python -m lead_lite.train --config configs/curriculum/tiny.yaml       # stages, see run_curriculum
 
 How it departs from textbook GRPO (Shao et al. 2024): the reward of a correct completion depends
 on its length relative to the group's other correct completions, wrong answers are penalised,
@@ -14,7 +14,10 @@ components switch on and off with --length_reward / --explicit_penalty / --diffi
 Writes to --output_dir: resolved_config.yaml, metrics.jsonl, checkpoints, the LoRA adapter and
 summary.json (held-out accuracy and mean completion length before and after training, and
 checksums of the LoRA weights training started from and saved). A config with a ``stages:``
-list runs each stage in order into output_dir/stage-N (:mod:`lead_lite.curriculum`).
+list runs each stage in order into output_dir/stage-N (:func:`run_curriculum`).
+
+``main`` only parses the command line (:func:`lead_lite.config.resolve`); :func:`run` does the
+work for one resolved configuration.
 """
 
 from __future__ import annotations
@@ -24,129 +27,79 @@ import logging
 import sys
 from pathlib import Path
 
+import torch
+
+from lead_lite import sft
+from lead_lite.config import ConfigError, RunConfig, method_name, resolve, save_resolved
+from lead_lite.memory_plan import dry_run
+from lead_lite.models.loading import TINY, adapter_digest, load_policy, save_merged
+from lead_lite.models.sampling import evaluate_greedy
+from lead_lite.tasks.registry import TASKS
+from lead_lite.training import build_trainer, resume_checkpoint
+from lead_lite.verifier import MathVerifier
+
 logger = logging.getLogger("lead_lite.train")
 
 
-def _resume_arg(value, output_dir):
-    """TrainingArguments' resume_from_checkpoint: a path, or 'last' / 'true' for the newest complete
-    checkpoint in output_dir (partial ones, left by a kill while saving, are skipped with a warning)."""
-    from lead_lite import checkpoints
-
-    if value is None or str(value).lower() in ("", "false", "none"):
-        return None
-    if str(value).lower() in ("last", "true"):
-        found = checkpoints.last_complete(output_dir)
-        if found is None:
-            raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
-        logger.info("resuming from %s", found)
-        return str(found)
-    reason = checkpoints.incomplete_reason(value)
-    if reason is not None:
-        logger.warning("resuming from %s, which may be incomplete: %s", value, reason)
-    return value
-
-
-def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -> dict | list[dict]:
-    """Train once (returns the summary), or run a config's stages (returns their records).
-
-    ``stage`` is one curriculum stage's (name, overrides), passed by :func:`lead_lite.curriculum.run`.
-    """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    from lead_lite import unsloth_backend
-
-    unsloth_backend.import_first(argv)  # before trl, so Unsloth's patches apply
-    from lead_lite.config import ConfigError, method_name, parse_config, read_stages, save_resolved
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        stages = read_stages(argv) if stage is None else None
-        if stages:
-            from lead_lite import curriculum
-
-            return curriculum.run(argv, stages)
-        model_args, lead, data, training = parse_config(argv, stage=stage)
-    except ConfigError as exc:
-        logger.error("invalid configuration: %s", exc)
-        raise SystemExit(2) from exc
-
-    # 0. memory plan (--dry-run stops here; nothing has loaded)
-    from lead_lite.memory_plan import dry_run
-    from lead_lite.models import TINY, resolve_backend
-
-    import torch
-
+def plan_memory(config: RunConfig) -> int | None:
+    """Log the GPU memory plan when it applies; return the exit code of ``--dry-run`` (else None)."""
+    model_args, training = config.model, config.training
     if model_args.model_name_or_path != TINY and (model_args.dry_run or torch.cuda.is_available()):
-        # auto plans for unsloth, the backend a GPU install (requirements-gpu.txt) resolves to
-        planned = "unsloth" if model_args.backend == "auto" and not torch.cuda.is_available() else resolve_backend(
-            model_args.backend)
+        # without CUDA, auto plans for unsloth: the backend a GPU install (requirements-gpu.txt) resolves to
+        planned = "unsloth" if config.requested_backend == "auto" and not torch.cuda.is_available() \
+            else model_args.backend
         fits, plan = dry_run(model_args, training, model_args.gpu_memory, planned)
         logger.info("%s", plan)
         if model_args.dry_run:
             if not fits:
                 logger.error("the planned run does not fit; change the settings above or pick a larger card")
-            raise SystemExit(0 if fits else 3)
+            return 0 if fits else 3
     elif model_args.dry_run:
         logger.info("the tiny model runs on the CPU; no GPU memory plan to make")
-        raise SystemExit(0)
+        return 0
+    return None
+
+
+def run(config: RunConfig) -> dict:
+    """Train once with a resolved configuration; returns the summary (also written to summary.json)."""
+    model_args, lead, data, training = config.model, config.lead, config.data, config.training
+
+    # 0. memory plan (--dry-run stops here; nothing has loaded)
+    code = plan_memory(config)
+    if code is not None:
+        raise SystemExit(code)
 
     # 1. seed and run directory
-    from transformers import set_seed
+    from transformers import set_seed  # after resolve(): unsloth, when in use, is imported before transformers
 
     set_seed(training.seed)
     out = Path(training.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
-    if training.reward_weights is None:
-        training.reward_weights = [1.0, 0.0]  # accuracy drives the reward; format is logged only
 
-    # 2. model, tokenizer, backend
-    from lead_lite.models import load_policy
+    # 2. task and data (before the model: bad data fails fast)
+    task = TASKS[config.task](MathVerifier(timeout_s=config.verifier.verifier_timeout_s))
+    train_rows, eval_rows = task.rows(data, seed=training.seed)
+    logger.info("data: %d training prompts, %d held-out (task %s)", len(train_rows), len(eval_rows), task.NAME)
 
+    # 3. model, tokenizer, backend
     model, tokenizer, peft_config, backend = load_policy(model_args, training)
     logger.info("method: %s; backend: %s", method_name(lead), backend)
     if training.should_save:  # one writer under a multi-process launch
-        save_resolved(out / "resolved_config.yaml", model_args, lead, data, training)
+        save_resolved(out / "resolved_config.yaml", *config.groups())
         with (out / "resolved_config.yaml").open("a") as f:
             f.write(f"backend_in_use: {backend}\nmethod_name: {method_name(lead)}\n")
 
-    # 3. data
-    from lead_lite.data import load_rows, to_dataset
-
-    train_rows, eval_rows = load_rows(data, seed=training.seed)
-    logger.info("data: %d training prompts, %d held-out", len(train_rows), len(eval_rows))
-
-    # 4. rewards and trainer
-    from lead_lite.rewards import HasAnswer, MathAccuracy
-    from lead_lite.run_log import JsonlMetrics
-    from lead_lite.trainer import lead_trainer_class
-    from lead_lite.verifier import MathVerifier
-
-    verifier = MathVerifier(timeout_s=lead.verifier_timeout_s)
-    trainer = lead_trainer_class()(
-        model=model,
-        reward_funcs=[MathAccuracy(verifier), HasAnswer()],
-        args=training,
-        train_dataset=to_dataset(train_rows, tokenizer),
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[JsonlMetrics(out / "metrics.jsonl")],
-        lead=lead,
-    )
-
-    # 5. evaluate, train, save, evaluate
-    from lead_lite.models import adapter_digest
-    from lead_lite.sampling import accuracy_and_length
-
+    # 4. trainer, evaluate, train, save, evaluate
+    trainer = build_trainer(config, model, tokenizer, peft_config, task, train_rows)
     budget = data.eval_max_new_tokens or training.max_completion_length
     chat = training.chat_template_kwargs
-    before = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
+    before = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget, chat) if eval_rows else {}
     start = adapter_digest(trainer.model)  # the LoRA weights training starts from
-    trainer.train(resume_from_checkpoint=_resume_arg(training.resume_from_checkpoint, out))
+    trainer.train(resume_from_checkpoint=resume_checkpoint(training.resume_from_checkpoint, out))
     trainer.save_model(str(out))
-    after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
+    after = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget, chat) if eval_rows else {}
     if model_args.save_merged_16bit and training.should_save:
-        from lead_lite.models import save_merged
-
         save_merged(trainer.model, tokenizer, out / "merged-16bit", backend)
     summary = {"method": method_name(lead), "backend": backend, "steps": trainer.state.global_step,
                "before": before, "after": after, "init_adapter": model_args.init_adapter,
@@ -154,7 +107,7 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
     if training.should_save:  # the main process saved the adapter; the others have no file to read
         summary["adapter_digest"] = adapter_digest(out)
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    verifier.close()
+    task.close()
     if eval_rows:
         logger.info(
             "summary (%d held-out problems, greedy, %d tokens): accuracy %.1f%% -> %.1f%%, "
@@ -164,6 +117,74 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
         )
     logger.info("adapter, metrics.jsonl and summary.json written to %s", out)
     return summary
+
+
+def run_curriculum(stages: list[RunConfig]) -> list[dict]:
+    """Run resolved curriculum stages in order; returns (and writes to curriculum.json) one record per stage.
+
+    A training config may list stages; ``python -m lead_lite.train --config FILE`` then runs them::
+
+        model: tiny
+        output_dir: runs/curriculum-tiny
+        stages:
+          - {method: sft, max_steps: 30}                    # stage-0: SFT on worked solutions
+          - {max_completion_length: 48, max_steps: 20}      # stage-1: GRPO-LEAD
+          - {dataset: filtered.jsonl, max_steps: 20}        # stage-2: GRPO-LEAD on a pass-rate band
+
+    Each stage's keys are layered over the file's top-level keys, and command-line flags over both
+    (``--max_steps 2`` reaches every stage). ``method`` is ``grpo`` (default; :func:`run`) or ``sft``
+    (:func:`lead_lite.sft.run`, first stage only). Stage N writes to ``output_dir/stage-N``: GRPO
+    stages count from 1 and a leading SFT stage is stage 0, as in the paper (SFT, then GRPO-LEAD
+    stage 1, stage 2/3). The first stage starts from a fresh adapter or from ``init_adapter``;
+    every later stage loads the previous stage's adapter onto the base model and trains it further
+    (:func:`lead_lite.models.loading.attach_adapter`), so its LoRA rank and targets are those of the
+    first stage. Every stage's configuration was resolved and checked before the first one trains
+    (:func:`lead_lite.config.resolve`). With ``--dry-run``, each GRPO stage prints its memory plan.
+
+    Writes ``output_dir/curriculum.json`` (rewritten after each stage): for each stage its method,
+    directory, the adapter it started from, checksums of the LoRA weights it started from and
+    saved (:func:`lead_lite.models.loading.adapter_digest`), its step count and its summary.
+    """
+    if stages[0].model.dry_run:  # the memory plan of every GRPO stage; nothing loads or trains
+        codes = []
+        for config in stages:
+            if config.method == "sft":
+                logger.info("curriculum %s (sft): no memory plan for SFT", config.stage)
+                continue
+            codes.append(plan_memory(config) or 0)
+        raise SystemExit(max(codes, default=0))
+    parent = Path(stages[0].training.output_dir).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    records = []
+    for config in stages:
+        logger.info("curriculum %s (%s) -> %s", config.stage, config.method, config.training.output_dir)
+        summary = (sft.run if config.method == "sft" else run)(config)
+        init = summary["init_adapter"]
+        records.append({
+            "stage": config.stage, "method": config.method, "output_dir": config.training.output_dir,
+            "init_adapter": init, "init_adapter_digest": adapter_digest(init) if init else None,
+            "start_adapter_digest": summary["start_adapter_digest"], "adapter_digest": summary.get("adapter_digest"),
+            "steps": summary["steps"], "summary": summary,
+        })
+        (parent / "curriculum.json").write_text(json.dumps(records, indent=2))
+    logger.info("curriculum: %d stages done; records in %s", len(records), parent / "curriculum.json")
+    return records
+
+
+def main(argv: list[str] | None = None) -> dict | list[dict]:
+    """Parse the command line; train once (returns the summary) or run a config's stages (their records)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        configs = resolve(argv, allow_stages=True)
+        if configs[0].task == "countdown":
+            raise ConfigError("task=countdown: trained by its recipe, python -m lead_lite.recipes.countdown")
+    except ConfigError as exc:
+        logger.error("invalid configuration: %s", exc)
+        raise SystemExit(2) from exc
+    if configs[0].stage is not None:
+        return run_curriculum(configs)
+    return run(configs[0])
 
 
 if __name__ == "__main__":

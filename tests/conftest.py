@@ -14,6 +14,6 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def tiny_path():
     """The warm-started tiny model (built once, cached in ~/.cache/lead_lite or $LEAD_LITE_CACHE)."""
-    from lead_lite.tiny import prepare_tiny_model
+    from lead_lite.models.tiny import prepare_tiny_model
 
     return prepare_tiny_model()

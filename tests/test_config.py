@@ -2,17 +2,19 @@
 
 import pytest
 
-from lead_lite.config import ConfigError, method_name, parse_config
+from helpers import parse
+
+from lead_lite.config import ConfigError, method_name
 
 
 def test_precedence_defaults_preset_yaml_flags(tmp_path):
-    model, lead, data, training = parse_config(["--model", "tiny", "--output_dir", str(tmp_path)])
+    model, lead, data, training = parse(["--model", "tiny", "--output_dir", str(tmp_path)])
     assert model.model_name_or_path == "tiny"  # from the preset
     assert training.max_completion_length == 64  # preset over GRPOConfig's default
     assert lead.alpha == 0.05  # dataclass default
     cfg = tmp_path / "c.yaml"
     cfg.write_text("alpha: 0.1\nmax_completion_length: 48\nweight_B: 2.0\n")
-    _, lead, _, training = parse_config(["--model", "tiny", "--config", str(cfg), "--weight_B", "1.8",
+    _, lead, _, training = parse(["--model", "tiny", "--config", str(cfg), "--weight_B", "1.8",
                                          "--output_dir", str(tmp_path)])
     assert lead.alpha == 0.1 and training.max_completion_length == 48  # YAML over preset
     assert lead.weight_B == 1.8  # flag over YAML
@@ -22,12 +24,12 @@ def test_unknown_yaml_key_names_key_and_file(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("alpha: 0.1\nalpah: 0.2\n")
     with pytest.raises(ConfigError, match=r"c.yaml: unknown key 'alpah'"):
-        parse_config(["--config", str(cfg)])
+        parse(["--config", str(cfg)])
 
 
 def test_unknown_flag_fails(tmp_path):
     with pytest.raises(ConfigError, match="--alpah"):
-        parse_config(["--alpah", "0.1", "--output_dir", str(tmp_path)])
+        parse(["--alpah", "0.1", "--output_dir", str(tmp_path)])
 
 
 @pytest.mark.parametrize(
@@ -46,18 +48,18 @@ def test_unknown_flag_fails(tmp_path):
 )
 def test_invalid_values_name_the_field(tmp_path, flags, field):
     with pytest.raises(ConfigError, match=field):
-        parse_config(["--model", "tiny", "--output_dir", str(tmp_path), *flags])
+        parse(["--model", "tiny", "--output_dir", str(tmp_path), *flags])
 
 
 def test_bad_yaml_file(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="YAML mapping"):
-        parse_config(["--config", str(cfg)])
+        parse(["--config", str(cfg)])
 
 
 def test_hub_id_without_preset():
-    model, *_ = parse_config(["--model", "someone/some-model", "--output_dir", "/tmp/x"])
+    model, *_ = parse(["--model", "someone/some-model", "--output_dir", "/tmp/x"])
     assert model.model_name_or_path == "someone/some-model"
 
 
@@ -72,5 +74,5 @@ def test_hub_id_without_preset():
     ],
 )
 def test_method_names(flags, name):
-    _, lead, _, _ = parse_config(["--output_dir", "/tmp/x", *flags])
+    _, lead, _, _ = parse(["--output_dir", "/tmp/x", *flags])
     assert method_name(lead) == name

@@ -26,19 +26,19 @@ def test_three_stages_chain_through_their_outputs(tmp_path):
     assert [r["stage"] for r in records] == ["grpo1", "sft", "grpo2"]
     grpo1, sft, grpo2 = records
     for r in records:
-        assert set(r["after"]) >= {"accuracy", "format_rate", "mean_reward", "mean_length"}
+        assert set(r["after"]) >= {"accuracy", "format_rate", "mean_score", "mean_length"}
         assert 0.0 <= r["after"]["accuracy"] <= 1.0 and r["after"]["n"] == 16
         assert r["step"] == 3
         assert (tmp_path / r["stage"] / "resolved_config.yaml").exists()
         assert (tmp_path / r["stage"] / "metrics.jsonl").exists()
-    assert grpo1["before"]["n"] == 16 and grpo1["input_adapter_sha256"] is None
+    assert grpo1["before"]["n"] == 16 and grpo1["input_adapter_digest"] is None
     assert grpo1["method"] == grpo2["method"] == "GRPO on countdown_graded"
     # each stage read the adapter the previous one wrote
     assert sft["input_dir"] == str(tmp_path / "grpo1")
-    assert sft["input_adapter_sha256"] == grpo1["output_adapter_sha256"]
+    assert sft["input_adapter_digest"] == grpo1["output_adapter_digest"]
     assert grpo2["input_dir"] == str(tmp_path / "sft")
-    assert grpo2["input_adapter_sha256"] == sft["output_adapter_sha256"]
-    assert len({grpo1["output_adapter_sha256"], sft["output_adapter_sha256"], grpo2["output_adapter_sha256"]}) == 3
+    assert grpo2["input_adapter_digest"] == sft["output_adapter_digest"]
+    assert len({grpo1["output_adapter_digest"], sft["output_adapter_digest"], grpo2["output_adapter_digest"]}) == 3
     # the SFT data are the grpo1 policy's own correct traces
     traces = [json.loads(line) for line in (tmp_path / "sft" / "traces.jsonl").read_text().splitlines()]
     assert 0 < sft["traces"] == len(traces) <= 16 * 2
@@ -51,7 +51,7 @@ def test_three_stages_chain_through_their_outputs(tmp_path):
 
     # a stage alone, from the previous stage's output on disk
     (again,) = recipe.main([*FEW, "--run_dir", str(tmp_path), "--stage", "grpo2"])
-    assert again["input_adapter_sha256"] == sft["output_adapter_sha256"]
+    assert again["input_adapter_digest"] == sft["output_adapter_digest"]
     assert [r["stage"] for r in read_records(tmp_path)] == ["grpo1", "sft", "grpo2", "grpo2"]
 
 
@@ -83,14 +83,15 @@ def test_every_shipped_stage_config_resolves():
     for argv in (["--model", "qwen3-1.7b"], ["--model", "qwen3-1.7b", "--recipe", "qwen3-1.7b-512"],
                  ["--model", "tiny"]):
         plan = recipe.stage_plan([*argv, "--bf16", "false", "--use_cpu", "true"])  # the GPU settings, on CPU
-        for stage, stage_argv in plan:
-            model_args, lead, data, training, cd = recipe.resolve_stage(stage_argv)
-            assert cd.stage == stage and data.task == "countdown" and training.epsilon in (0.25, 0.2)
+        for config in plan:
+            model_args, data, training, (cd,) = config.model, config.data, config.training, config.extra
+            assert data.task == "countdown" and training.epsilon in (0.25, 0.2)
             if argv[1] == "qwen3-1.7b":
                 assert model_args.load_in_8bit and not model_args.load_in_4bit
                 assert model_args.model_name_or_path == "Qwen/Qwen3-1.7B" and model_args.backend == "trl"
                 assert training.max_completion_length == (512 if "qwen3-1.7b-512" in argv else 256)
-            if stage != "sft":
+            if cd.stage != "sft":
                 assert training.epsilon == 0.25 and training.loss_type == "dapo" and training.beta == 0.0
                 assert not training.use_vllm
-        assert [s for s, _ in plan] == (["grpo1"] if "qwen3-1.7b-512" in argv else ["grpo1", "sft", "grpo2"])
+        stages = [c.extra[0].stage for c in plan]
+        assert stages == (["grpo1"] if "qwen3-1.7b-512" in argv else ["grpo1", "sft", "grpo2"])

@@ -7,17 +7,29 @@ import types
 import pytest
 import yaml
 
-from lead_lite import data as D
-from lead_lite.config import ConfigError, DataArguments, parse_config, read_stages
+from helpers import parse
+
+from lead_lite.answers import ANSWER_FORMATS
+from lead_lite.config import ConfigError, DataArguments, resolve
 from lead_lite.prompts import FINAL_ANSWER, PROMPT_FORMATS, merged_chat_template_kwargs
 from lead_lite.tasks import arithmetic
+from lead_lite.tasks import math as M
+from lead_lite.tasks.sources import DataError
+from lead_lite.verifier import MathVerifier
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    v = MathVerifier()
+    yield v
+    v.close()
 
 
 # -- registry and gold answers ----------------------------------------------------------------------
 def test_registry_entries_are_complete():
-    assert {"deepscaler", "grpo-lead-stage1", "grpo-lead-stage2", "grpo-lead-sft", "gsm8k", "math"} <= set(D.DATASETS)
-    for name, spec in D.DATASETS.items():
-        assert spec.answer_format in D.ANSWER_FORMATS, name
+    assert {"deepscaler", "grpo-lead-stage1", "grpo-lead-stage2", "grpo-lead-sft", "gsm8k", "math"} <= set(M.DATASETS)
+    for name, spec in M.DATASETS.items():
+        assert spec.answer_format in ANSWER_FORMATS, name
         assert spec.problem and spec.checked, name
         assert (spec.path == "json") == (spec.data_files is not None), name
         assert spec.answer is not None or spec.solution is not None, name  # GRPO data or SFT data
@@ -37,10 +49,10 @@ def test_registry_entries_are_complete():
     ],
 )
 def test_gold_answer_formats(fmt, text, gold):
-    assert D.ANSWER_FORMATS[fmt](text) == gold
+    assert ANSWER_FORMATS[fmt](text) == gold
 
 
-def test_clean_rows_maps_columns_and_reports_bad_rows(caplog):
+def test_clean_rows_maps_columns_and_reports_bad_rows(caplog, verifier):
     rows = [
         {"q": "What is 2+2?", "sol": "2+2=4, so \\boxed{4}"},
         {"q": "", "sol": "\\boxed{1}"},  # no problem
@@ -50,20 +62,20 @@ def test_clean_rows_maps_columns_and_reports_bad_rows(caplog):
         {"q": "Third of 3?", "sol": "\\boxed{1}"},
     ]
     with caplog.at_level("WARNING"):
-        kept = D.clean_rows(rows, "mine", problem_column="q", answer_column="sol", answer_format="boxed")
+        kept = M.clean_rows(rows, "mine", verifier, problem_column="q", answer_column="sol", answer_format="boxed")
     assert [(r["problem"], r["answer"], r["id"]) for r in kept] == [("What is 2+2?", "4", "mine:0"),
                                                                   ("Third of 3?", "1", "mine:5")]
     assert kept[0]["prompt"] == "What is 2+2?" + arithmetic.PROMPT_SUFFIX
     assert "dropped 1 row(s) with a missing problem (first indices: [1])" in caplog.text
     assert "dropped 1 row(s) with a missing answer (first indices: [2])" in caplog.text
     assert "dropped 2 row(s) with an unparsable answer (first indices: [3, 4])" in caplog.text
-    with pytest.raises(D.DataError, match="no problem column 'nope'"):
-        D.clean_rows(rows, "mine", problem_column="nope")
-    with pytest.raises(D.DataError, match="no row has both"):
-        D.clean_rows(rows[1:3], "mine", problem_column="q", answer_column="sol", answer_format="boxed")
+    with pytest.raises(DataError, match="no problem column 'nope'"):
+        M.clean_rows(rows, "mine", verifier, problem_column="nope")
+    with pytest.raises(DataError, match="no row has both"):
+        M.clean_rows(rows[1:3], "mine", verifier, problem_column="q", answer_column="sol", answer_format="boxed")
 
 
-def test_registry_name_loads_with_its_columns(monkeypatch):
+def test_registry_name_loads_with_its_columns(monkeypatch, verifier):
     """GSM8K through the registry (the hub call replaced by its rows): question column, #### answers."""
     calls = {}
 
@@ -72,50 +84,51 @@ def test_registry_name_loads_with_its_columns(monkeypatch):
         return [{"question": "Tom has 3 pens and gets 4 more. How many?", "answer": "3+4=7\n#### 7"},
                 {"question": "Broken", "answer": "no final line"}]
 
-    monkeypatch.setattr(D, "_load_external", fake_load)
-    rows = D.dataset_rows(DataArguments(dataset="gsm8k", prompt_format="r1"), with_solution=True)
+    monkeypatch.setattr(M, "load_rows", fake_load)
+    rows = M.dataset_rows(DataArguments(dataset="gsm8k", prompt_format="r1"), verifier, with_solution=True)
     assert calls == dict(name="openai/gsm8k", split="train", config="main", data_files=None)
     assert [r["answer"] for r in rows] == ["7"] and rows[0]["solution"] == "3+4=7\n#### 7"
     assert rows[0]["prompt"].endswith("\nLet's think step by step and put the final answer within \\boxed{}")
-    sft = D.clean_sft_rows([{"question": "Q?", "answer": "3+4=7\n#### 7"}], "gsm8k", solution_column="answer")
+    sft = M.clean_sft_rows([{"question": "Q?", "answer": "3+4=7\n#### 7"}], "gsm8k", solution_column="answer")
     assert sft[0]["completion"] == "3+4=7\nThe final answer is \\boxed{7}."
-    with pytest.raises(D.DataError, match="no gold answers"):
-        D.dataset_rows(DataArguments(dataset="grpo-lead-sft"))
+    with pytest.raises(DataError, match="no gold answers"):
+        M.dataset_rows(DataArguments(dataset="grpo-lead-sft"), verifier)
 
 
-def test_sft_rows_need_a_boxed_solution(tmp_path, caplog):
+def test_sft_rows_need_a_boxed_solution(tmp_path, caplog, verifier):
     path = tmp_path / "sft.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in [
         {"problem": "What is 1+1?", "solution": "1+1=2. \\boxed{2}"},
         {"problem": "What is 2+2?", "solution": "it is four"},  # no final answer: would teach none
         {"problem": "What is 3+3?", "solution": ""},
     ]))
-    rows = D.load_sft_rows(DataArguments(dataset=str(path)), seed=0)
+    rows = M.MathTask(verifier).sft_rows(DataArguments(dataset=str(path)), seed=0)
     assert rows == [{"prompt": "What is 1+1?" + arithmetic.PROMPT_SUFFIX, "completion": "1+1=2. \\boxed{2}",
                      "id": f"{path}:0"}]
     assert "no final \\boxed{} answer in the solution (first indices: [1])" in caplog.text
     assert "a missing solution (first indices: [2])" in caplog.text
-    generated = D.load_sft_rows(DataArguments(train_size=4), seed=0)
+    generated = arithmetic.ArithmeticTask(verifier).sft_rows(DataArguments(train_size=4), seed=0)
     assert len(generated) == 4 and all("\\boxed{" in r["completion"] for r in generated)
 
 
 # -- prompt formats ------------------------------------------------------------------------------
-def test_prompt_formats_ask_for_a_boxed_answer_and_keep_the_tiny_prompt():
+def test_prompt_formats_ask_for_a_boxed_answer_and_keep_the_tiny_prompt(verifier):
     for name, fmt in PROMPT_FORMATS.items():
         assert FINAL_ANSWER in fmt.instruction and fmt.source, name
     assert PROMPT_FORMATS["plain"].prompt("What is 2+2?") == (
         "What is 2+2? Let's think step by step and put the final answer within \\boxed{}.")
-    train, held_out = D.load_rows(DataArguments(train_size=8, eval_size=4), seed=0)
+    train, held_out = arithmetic.ArithmeticTask(verifier).rows(DataArguments(train_size=8, eval_size=4), seed=0)
     assert train == arithmetic.generate(8, seed=0, split="train")  # the tiny path is unchanged
-    qwen, _ = D.load_rows(DataArguments(train_size=8, eval_size=0, prompt_format="qwen3-no-think"), seed=0)
+    qwen, _ = arithmetic.ArithmeticTask(verifier).rows(
+        DataArguments(train_size=8, eval_size=0, prompt_format="qwen3-no-think"), seed=0)
     assert qwen[0]["prompt"].endswith("\nPlease reason step by step, and put your final answer within \\boxed{}.")
     assert qwen[0]["prompt"].removesuffix(PROMPT_FORMATS["qwen3-no-think"].instruction) + arithmetic.PROMPT_SUFFIX \
         == train[0]["prompt"]
 
 
 def test_chat_template_gets_the_format_switches():
-    from lead_lite.sampling import prompt_texts
-    from lead_lite.tiny import build_tokenizer
+    from lead_lite.models.sampling import prompt_texts
+    from lead_lite.models.tiny import build_tokenizer
 
     tok = build_tokenizer()
     assert prompt_texts(tok, ["Q"], {"enable_thinking": False}) == ["Q"]  # no template: plain text
@@ -129,29 +142,29 @@ def test_chat_template_gets_the_format_switches():
 
 def test_prompt_format_comes_from_the_preset():
     cpu = ["--output_dir", "/tmp/x", "--bf16", "false", "--use_cpu", "true"]
-    _, _, data, training = parse_config(["--model", "tiny", *cpu])
+    _, _, data, training = parse(["--model", "tiny", *cpu])
     assert data.prompt_format == "plain" and training.chat_template_kwargs == {}
-    _, _, data, training = parse_config(["--model", "qwen3-1.7b", *cpu])
+    _, _, data, training = parse(["--model", "qwen3-1.7b", *cpu])
     assert data.prompt_format == "qwen3-think" and training.chat_template_kwargs == {"enable_thinking": True}
-    _, _, data, training = parse_config(["--model", "qwen3-1.7b", "--prompt_format", "qwen3-no-think", *cpu])
+    _, _, data, training = parse(["--model", "qwen3-1.7b", "--prompt_format", "qwen3-no-think", *cpu])
     assert training.chat_template_kwargs == {"enable_thinking": False}
-    _, _, data, _ = parse_config(["--model", "deepseek-r1-distill-qwen-1.5b", *cpu])
+    _, _, data, _ = parse(["--model", "deepseek-r1-distill-qwen-1.5b", *cpu])
     assert data.prompt_format == "r1"
     with pytest.raises(ConfigError, match="prompt_format"):
-        parse_config(["--model", "tiny", "--prompt_format", "chatml", *cpu])
+        parse(["--model", "tiny", "--prompt_format", "chatml", *cpu])
     with pytest.raises(ConfigError, match="answer_format"):
-        parse_config(["--model", "tiny", "--answer_format", "latex", *cpu])
+        parse(["--model", "tiny", "--answer_format", "latex", *cpu])
 
 
-def test_evaluation_uses_the_training_prompt_format():
-    from lead_lite.benchmarks import load_benchmark
+def test_evaluation_uses_the_training_prompt_format(verifier):
+    from lead_lite.tasks.eval_sets import load_benchmark
     from lead_lite.eval import parse_args
 
-    assert parse_args(["--model", "qwen3-1.7b"])[0].prompt_format == "qwen3-think"
-    assert parse_args(["--model", "tiny"])[0].prompt_format == "plain"
-    rows = load_benchmark("arithmetic", 2, "r1")
+    assert parse_args(["--model", "qwen3-1.7b"])[1].prompt_format == "qwen3-think"
+    assert parse_args(["--model", "tiny"])[1].prompt_format == "plain"
+    rows = load_benchmark("arithmetic", verifier, 2, "r1")
     assert rows[0]["prompt"].endswith("?\nLet's think step by step and put the final answer within \\boxed{}")
-    assert load_benchmark("arithmetic", 2) == [{**r, "prompt": r["prompt"].replace(
+    assert load_benchmark("arithmetic", verifier, 2) == [{**r, "prompt": r["prompt"].replace(
         PROMPT_FORMATS["r1"].instruction, arithmetic.PROMPT_SUFFIX)} for r in rows]
 
 
@@ -171,7 +184,7 @@ def test_bad_stage_lists_fail_before_anything_loads(tmp_path, stages, match):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump({"model": "tiny", "stages": stages}))
     with pytest.raises(ConfigError, match=match):
-        read_stages(["--config", str(cfg)])
+        resolve(["--config", str(cfg)], allow_stages=True)
 
 
 def test_stage_keys_are_checked_and_a_stage_file_needs_the_stage_runner(tmp_path):
@@ -183,7 +196,7 @@ def test_stage_keys_are_checked_and_a_stage_file_needs_the_stage_runner(tmp_path
         main(["--config", str(cfg), "--output_dir", str(tmp_path / "run")])
     assert exc.value.code == 2 and not (tmp_path / "run").exists()
     with pytest.raises(ConfigError, match="lists stages"):
-        parse_config(["--config", str(cfg)])
+        parse(["--config", str(cfg)])
 
 
 def test_curriculum_dry_run_trains_nothing(tmp_path):
@@ -198,17 +211,16 @@ def test_curriculum_dry_run_trains_nothing(tmp_path):
 
 def test_every_shipped_curriculum_resolves():
     from lead_lite.config import REPO_ROOT
-    from lead_lite.curriculum import plan
 
     files = sorted((REPO_ROOT / "configs" / "curriculum").glob("*.yaml"))
     assert len(files) >= 2
     for path in files:
         argv = ["--config", str(path), "--bf16", "false", "--use_cpu", "true", "--output_dir", "/tmp/cur"]
-        planned = plan(argv, read_stages(argv))
-        assert [p[2][1]["output_dir"] for p in planned] == [f"/tmp/cur/stage-{i}" for i in range(len(planned))]
-        assert planned[0][0] == "sft" and all(p[0] == "grpo" for p in planned[1:])
-        for (_, _, (_, prev)), (_, _, (_, values)) in zip(planned, planned[1:]):
-            assert values["init_adapter"] == prev["output_dir"]
+        stages = resolve(argv, allow_stages=True)
+        assert [c.training.output_dir for c in stages] == [f"/tmp/cur/stage-{i}" for i in range(len(stages))]
+        assert stages[0].method == "sft" and all(c.method == "grpo" for c in stages[1:])
+        for prev, config in zip(stages, stages[1:]):
+            assert config.model.init_adapter == prev.training.output_dir
 
 
 # -- difficulty: the vLLM path, against a stand-in module (vLLM itself needs a GPU) -----------------

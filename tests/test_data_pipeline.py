@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from lead_lite.models import adapter_digest
+from lead_lite.models.loading import adapter_digest
 from lead_lite.data import main as data_main
 from lead_lite.tasks import arithmetic
 from lead_lite.train import main as train_main

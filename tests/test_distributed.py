@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import parse
+
 from lead_lite import advantages as adv
 from lead_lite.config import LeadArguments
 from lead_lite.run_log import read_metrics
@@ -45,20 +47,19 @@ def test_accelerate_configs_resolve_as_accelerate_launch_reads_them(name, zero_s
 
 
 def test_unsloth_backend_is_single_process_and_auto_falls_back_to_trl(monkeypatch):
-    from lead_lite import unsloth_backend
-    from lead_lite.config import ModelArguments
-    from lead_lite.models import load_policy, resolve_backend
+    from lead_lite.config import ModelArguments, resolve, resolve_backend
+    from lead_lite.models.loading import load_policy
 
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine with unsloth installed
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "unsloth" else find_spec(name, *a))
     monkeypatch.delenv("WORLD_SIZE", raising=False)
-    assert resolve_backend("auto") == "unsloth" and unsloth_backend.wanted(["--model", "qwen3-1.7b"])
+    assert resolve_backend("auto") == "unsloth"
 
     monkeypatch.setenv("WORLD_SIZE", "2")  # as under accelerate launch / torchrun / deepspeed
     assert resolve_backend("auto") == "trl"
-    assert not unsloth_backend.wanted(["--model", "qwen3-1.7b"])  # unsloth is not imported, trl stays unpatched
-    assert not unsloth_backend.wanted(["--backend", "unsloth"])
+    (config,) = resolve(["--model", "qwen3-1.7b", "--output_dir", "/tmp/x"])  # unsloth is not imported
+    assert config.model.backend == "trl" and config.requested_backend == "auto"
     explicit = ModelArguments(model="qwen3-1.7b", model_name_or_path="Qwen/Qwen3-1.7B", backend="unsloth")
     with pytest.raises(RuntimeError, match="trains on one GPU") as exc:
         load_policy(explicit, training_args=None)  # refused before anything loads
@@ -139,10 +140,9 @@ def test_groups_split_across_two_processes_get_single_process_lead_statistics(ti
 
 
 def test_memory_plan_of_a_training_gpu_in_vllm_server_mode():
-    from lead_lite.config import parse_config
     from lead_lite.memory_plan import dry_run
 
-    model, _, _, training = parse_config(["--model", "qwen3-8b", "--backend", "trl"])
+    model, _, _, training = parse(["--model", "qwen3-8b", "--backend", "trl"])
     colocate_fits, colocate = dry_run(model, training, "24", backend="trl")
     training.vllm_mode = "server"
     server_fits, server = dry_run(model, training, "24", backend="trl")

@@ -174,7 +174,7 @@ def test_at_budget_on_hand_made_token_sequences(verifier):
 
 
 def test_at_budget_with_the_tiny_tokenizer(verifier):
-    from lead_lite.tiny import build_tokenizer
+    from lead_lite.models.tiny import build_tokenizer
 
     tok = build_tokenizer()
     ids = tok("<think>3+4=7.</think> \\boxed{7}<|endoftext|>", add_special_tokens=False)["input_ids"]
@@ -192,13 +192,13 @@ def test_at_budget_with_the_tiny_tokenizer(verifier):
 
 def test_budget_cut_equals_greedy_generation_with_that_budget(tiny_model, verifier, one_thread):
     """Greedy decoding: the 64-token samples cut to 16 or 32 tokens are the 16/32-token samples."""
-    from lead_lite.benchmarks import load_benchmark
+    from lead_lite.tasks.eval_sets import load_benchmark
     from lead_lite.eval import budget_curve, judge_samples
     from lead_lite.metrics import summarize
-    from lead_lite.sampling import sample_hf
+    from lead_lite.models.sampling import sample_hf
 
     model, tok = tiny_model
-    rows = load_benchmark("arithmetic", 6)
+    rows = load_benchmark("arithmetic", verifier, 6)
     prompts = [r["prompt"] for r in rows]
     long = sample_hf(model, tok, prompts, 64)
     _, judged = judge_samples(rows, long, verifier)
@@ -216,9 +216,9 @@ def test_budget_cut_equals_greedy_generation_with_that_budget(tiny_model, verifi
 
 
 # -- benchmarks ------------------------------------------------------------------------------------
-def test_benchmarks_local_file_and_errors(tmp_path):
-    from lead_lite.benchmarks import BENCHMARKS, load_benchmark
-    from lead_lite.data import DataError
+def test_benchmarks_local_file_and_errors(tmp_path, verifier):
+    from lead_lite.tasks.eval_sets import BENCHMARKS, load_benchmark
+    from lead_lite.tasks.sources import DataError
 
     assert set(BENCHMARKS) == {"aime24", "aime25", "math500", "amc23"}
     path = tmp_path / "mine.jsonl"
@@ -226,19 +226,19 @@ def test_benchmarks_local_file_and_errors(tmp_path):
         {"problem": "What is 2+2?", "answer": "4"}, {"problem": "Half of 1?", "answer": 0.5},
         {"problem": "", "answer": "3"},  # no problem: dropped
     ]))
-    rows = load_benchmark(str(path))
+    rows = load_benchmark(str(path), verifier)
     assert [r["answer"] for r in rows] == ["4", "0.5"] and rows[0]["id"] == "mine:0"
     assert rows[0]["prompt"].endswith("within \\boxed{}.")
-    assert len(load_benchmark(str(path), max_problems=1)) == 1
-    assert len(load_benchmark("arithmetic", 5)) == 5
+    assert len(load_benchmark(str(path), verifier, max_problems=1)) == 1
+    assert len(load_benchmark("arithmetic", verifier, 5)) == 5
     with pytest.raises(DataError):
-        load_benchmark("no-such-benchmark")
+        load_benchmark("no-such-benchmark", verifier)
 
 
 # -- vLLM path, against a stand-in module (vLLM itself needs a GPU) ----------------------------------
 def test_vllm_path_wiring_with_a_stand_in_module(monkeypatch, tmp_path):
-    from lead_lite.sampling import sample_vllm
-    from lead_lite.tiny import build_tokenizer
+    from lead_lite.models.sampling import sample_vllm
+    from lead_lite.models.tiny import build_tokenizer
 
     calls = {}
 
@@ -283,8 +283,8 @@ def test_vllm_path_wiring_with_a_stand_in_module(monkeypatch, tmp_path):
 # -- end to end ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_model():
-    from lead_lite.models import load_tokenizer
-    from lead_lite.tiny import prepare_tiny_model
+    from lead_lite.models.loading import load_tokenizer
+    from lead_lite.models.tiny import prepare_tiny_model
     from transformers import AutoModelForCausalLM
 
     path = prepare_tiny_model()
@@ -295,9 +295,9 @@ def tiny_model():
 def random_adapter(tmp_path_factory):
     """A LoRA adapter with random (non-zero) B matrices, saved as lead_lite.train saves one."""
     from lead_lite.config import ModelArguments
-    from lead_lite.models import lora_config
+    from lead_lite.models.loading import lora_config
     from peft import get_peft_model
-    from lead_lite.tiny import prepare_tiny_model
+    from lead_lite.models.tiny import prepare_tiny_model
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(prepare_tiny_model())

@@ -151,24 +151,18 @@ class FlakyVerifier:
 
 
 def test_a_verifier_exception_marks_one_completion_unjudgeable_and_training_goes_on(tiny_path, tmp_path, caplog):
-    from lead_lite.config import parse_config
-    from lead_lite.data import to_dataset
-    from lead_lite.models import load_policy
-    from lead_lite.rewards import HasAnswer, MathAccuracy
-    from lead_lite.run_log import JsonlMetrics
-    from lead_lite.tasks import arithmetic
-    from lead_lite.trainer import lead_trainer_class
+    from lead_lite.config import resolve
+    from lead_lite.models.loading import load_policy
+    from lead_lite.tasks.arithmetic import ArithmeticTask, generate
+    from lead_lite.training import build_trainer
 
-    model_args, lead, data, training = parse_config(
+    (config,) = resolve(
         ["--model", "tiny", "--output_dir", str(tmp_path), "--max_steps", "2", "--save_steps", "100",
          "--per_device_train_batch_size", "16", "--num_generations", "4", "--reward_weights", "1.0", "0.0",
          "--logging_steps", "1"])
-    model, tokenizer, peft_config, _ = load_policy(model_args, training)
+    model, tokenizer, peft_config, _ = load_policy(config.model, config.training)
     verifier = FlakyVerifier()
-    trainer = lead_trainer_class()(
-        model=model, reward_funcs=[MathAccuracy(verifier), HasAnswer()], args=training,
-        train_dataset=to_dataset(arithmetic.generate(64, seed=1), tokenizer), processing_class=tokenizer,
-        peft_config=peft_config, callbacks=[JsonlMetrics(tmp_path / "metrics.jsonl")], lead=lead)
+    trainer = build_trainer(config, model, tokenizer, peft_config, ArithmeticTask(verifier), generate(64, seed=1))
     with caplog.at_level(logging.WARNING, logger="lead_lite.rewards"):
         trainer.train()
     verifier.inner.close()
@@ -228,7 +222,7 @@ def test_malformed_rows_are_reported_by_index_and_skipped_through_the_cli(tiny_p
 
 
 def test_malformed_rows_stop_the_run_with_bad_rows_error(tiny_path, tmp_path, caplog):
-    from lead_lite.data import DataError
+    from lead_lite.tasks.sources import DataError
     from lead_lite.train import main
 
     _, bad_at = _dataset(tmp_path / "mine.jsonl")

@@ -3,7 +3,9 @@
 
 import pytest
 
-from lead_lite.config import PRESET_DIR, parse_config
+from helpers import parse
+
+from lead_lite.config import PRESET_DIR
 from lead_lite.memory_plan import SHAPES, dry_run, estimate
 
 PRESETS = sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if p.stem != "tiny")
@@ -11,7 +13,7 @@ PRESETS = sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if p.stem != "tiny")
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_fits_its_card(name):
-    model, _, _, training = parse_config(["--model", name])
+    model, _, _, training = parse(["--model", name])
     assert model.model_name_or_path in SHAPES
     card = "80" if name.endswith("-80gb") else "24"
     fits, text = dry_run(model, training, card, backend="unsloth")
@@ -20,7 +22,7 @@ def test_every_preset_fits_its_card(name):
 
 
 def test_plan_grows_with_settings_and_refuses_with_suggestions():
-    model, _, _, training = parse_config(["--model", "qwen3-14b"])
+    model, _, _, training = parse(["--model", "qwen3-14b"])
     shape = SHAPES[model.model_name_or_path]
     small = estimate(shape, model, training, 24.0, shared_weights=True).total
     model.load_in_4bit = False
@@ -31,7 +33,7 @@ def test_plan_grows_with_settings_and_refuses_with_suggestions():
 
 
 def test_unknown_model_is_explained(tmp_path):
-    model, _, _, training = parse_config(["--model", "someone/unknown", "--output_dir", str(tmp_path)])
+    model, _, _, training = parse(["--model", "someone/unknown", "--output_dir", str(tmp_path)])
     fits, text = dry_run(model, training, "24", backend="trl")
     assert not fits and "no architecture known" in text
 

@@ -17,28 +17,25 @@ def _lora_state(model):
 
 
 def test_two_training_steps_move_lora_and_log_lead_metrics(tiny_path, tmp_path):
-    from lead_lite.config import parse_config
-    from lead_lite.data import to_dataset
-    from lead_lite.models import load_policy
-    from lead_lite.rewards import HasAnswer, MathAccuracy
-    from lead_lite.run_log import JsonlMetrics
-    from lead_lite.tasks import arithmetic
+    from lead_lite.config import resolve
+    from lead_lite.models.loading import load_policy
+    from lead_lite.tasks.arithmetic import ArithmeticTask, generate
+    from lead_lite.training import build_trainer
+    from lead_lite.verifier import MathVerifier
 
-    model_args, lead, data, training = parse_config(
+    (config,) = resolve(
         ["--model", "tiny", "--output_dir", str(tmp_path), "--max_steps", "2", "--save_steps", "100",
          "--per_device_train_batch_size", "16", "--num_generations", "4", "--reward_weights", "1.0", "0.0",
          "--logging_steps", "1"]
     )
-    model, tokenizer, peft_config, backend = load_policy(model_args, training)
+    model, tokenizer, peft_config, backend = load_policy(config.model, config.training)
     assert backend == "trl"
-    trainer = lead_trainer_class()(
-        model=model, reward_funcs=[MathAccuracy(), HasAnswer()], args=training,
-        train_dataset=to_dataset(arithmetic.generate(64, seed=1), tokenizer), processing_class=tokenizer,
-        peft_config=peft_config, callbacks=[JsonlMetrics(tmp_path / "metrics.jsonl")], lead=lead,
-    )
+    task = ArithmeticTask(MathVerifier())
+    trainer = build_trainer(config, model, tokenizer, peft_config, task, generate(64, seed=1))
     before = _lora_state(trainer.model)
     assert before, "the policy has LoRA adapters"
     trainer.train()
+    task.close()
     after = _lora_state(trainer.model)
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert changed, "no LoRA weight changed after two steps"

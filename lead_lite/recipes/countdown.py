@@ -38,41 +38,32 @@ stages, the loss is TRL's per-token ``dapo`` loss with clip range 0.25, no KL te
 
 Writes ``RUN_DIR/STAGE/`` (adapter, ``resolved_config.yaml``, ``metrics.jsonl``; the sft stage
 also ``traces.jsonl``) and appends one record per stage to ``RUN_DIR/stage_metrics.jsonl``:
-held-out accuracy, format rate, mean graded reward and mean completion length (greedy), the
-input and output adapter checksums, and the step count.
+held-out accuracy, format rate, mean graded reward (``mean_score``) and mean completion length
+(greedy, :func:`lead_lite.models.sampling.evaluate_greedy`), the input and output adapter
+checksums (:func:`lead_lite.models.loading.adapter_digest`), and the step count.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import random
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lead_lite.config import (
-    REPO_ROOT,
-    ConfigError,
-    DataArguments,
-    LeadArguments,
-    ModelArguments,
-    _pop_flag,
-    method_name,
-    parse_config,
-    save_resolved,
-)
-from lead_lite.sft import sft_config, sft_dataset
+from lead_lite.config import REPO_ROOT, ConfigError, LeadArguments, ModelArguments, RunConfig, method_name, \
+    resolve, save_resolved, split_flags
+from lead_lite.models.loading import adapter_digest, attach_adapter, load_policy
+from lead_lite.models.sampling import evaluate_greedy, sample_hf
 from lead_lite.tasks import countdown
+from lead_lite.training import build_sft_trainer, build_trainer, sft_config
+from lead_lite.verifier import Verdict
 
 logger = logging.getLogger("lead_lite.recipes.countdown")
 
 RECIPE_DIR = REPO_ROOT / "configs" / "countdown"
 STAGES = ("grpo1", "sft", "grpo2")
-REWARD_NAMES = ("accuracy", "countdown_graded", "format")  # the order of the reward columns
-GRADED_ONLY = [0.0, 1.0, 0.0]  # reward_weights of the seed's recipe
 ADAPTER_FILE = "adapter_model.safetensors"
 
 
@@ -105,27 +96,26 @@ class CountdownArguments:
     max_traces_per_prompt: int = field(default=2, metadata={"help": "sft: most distinct correct traces per prompt."})
 
 
-def method_label(lead: LeadArguments, weights: list[float]) -> str:
+def method_label(lead: LeadArguments, names: list[str], weights: list[float]) -> str:
     """The paper's name for the LEAD switches and the rewards that enter the sum.
 
     Example:
-        >>> method_label(LeadArguments(False, False, False), [0.0, 1.0, 0.0])
+        >>> method_label(LeadArguments(False, False, False), ["accuracy", "countdown_graded"], [0.0, 1.0])
         'GRPO on countdown_graded'
     """
-    used = [name for name, w in zip(REWARD_NAMES, weights) if w]
+    used = [name for name, w in zip(names, weights) if w]
     return f"{method_name(lead)} on {' + '.join(used) or 'nothing'}"
 
 
-def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArguments, training, cd: CountdownArguments):
+def validate(config: RunConfig) -> None:
     """Recipe-level checks, before anything loads; each message names the field."""
-    from lead_lite.models import resolve_backend
-
+    lead, data, training, (cd,) = config.lead, config.data, config.training, config.extra
     if cd.stage not in STAGES:
         raise ConfigError(f"stage={cd.stage!r}: must be one of {', '.join(STAGES)}, all")
-    if data.task != "countdown":
+    if config.task != "countdown":
         raise ConfigError(f"task={data.task!r}: the stage config must set task: countdown")
-    if resolve_backend(model_args.backend) != "trl":
-        raise ConfigError(f"backend={model_args.backend!r}: the recipe carries one PEFT LoRA adapter through "
+    if config.model.backend != "trl":
+        raise ConfigError(f"backend={config.model.backend!r}: the recipe carries one PEFT LoRA adapter through "
                           "its stages; use backend: trl")
     if (cd.input_dir is None) != (cd.stage == "grpo1"):
         raise ConfigError(f"input_dir={cd.input_dir!r}: grpo1 starts from the base model (no input_dir); "
@@ -135,22 +125,20 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
             raise ConfigError(f"{name}={getattr(cd, name)!r}: must be >= 1")
     if cd.stage == "sft":
         return
-    weights = training.reward_weights
-    if len(weights) != len(REWARD_NAMES):
-        raise ConfigError(f"reward_weights={weights!r}: one weight per reward {REWARD_NAMES}")
-    if weights[0] == 0 and (lead.length_reward or lead.explicit_penalty):
+    weights = dict(zip(data.reward_funcs, training.reward_weights))
+    if not weights.get("accuracy") and (lead.length_reward or lead.explicit_penalty):
         raise ConfigError("length_reward / explicit_penalty act on the accuracy reward, whose weight "
-                          "(reward_weights[0]) is 0; turn them off or give it a weight")
+                          "(reward_weights) is 0; turn them off or give it a weight")
 
 
-def stage_plan(argv: list[str]) -> list[tuple[str, list[str]]]:
-    """``(stage, argv for parse_config)`` for every stage to run, from the recipe's flags."""
-    rest = list(argv)
-    if _pop_flag(list(rest), "--config") is not None:
+def stage_plan(argv: list[str]) -> list[RunConfig]:
+    """Every stage to run, from the recipe's flags, each configuration resolved and checked."""
+    flags, rest = split_flags(argv, "--config", "--stage", "--recipe")
+    if flags["config"] is not None:
         raise ConfigError("--config: the recipe reads configs/countdown/RECIPE/STAGE.yaml; "
                           "use --recipe DIR for stage files of your own")
-    stage = _pop_flag(rest, "--stage") or "all"
-    recipe = _pop_flag(rest, "--recipe") or _pop_flag(list(rest), "--model") or ModelArguments.model
+    stage = flags["stage"] or "all"
+    recipe = flags["recipe"] or split_flags(rest, "--model")[0]["model"] or ModelArguments.model
     directory = Path(recipe) if Path(recipe).is_dir() else RECIPE_DIR / recipe
     present = [s for s in STAGES if (directory / f"{s}.yaml").exists()]
     if not present:
@@ -159,19 +147,13 @@ def stage_plan(argv: list[str]) -> list[tuple[str, list[str]]]:
         raise ConfigError(f"--stage {stage}: must be one of {', '.join(STAGES)}, all")
     if stage != "all" and stage not in present:
         raise ConfigError(f"--stage {stage}: {directory / (stage + '.yaml')} does not exist")
-    return [
-        (s, [*rest, "--config", str(directory / f"{s}.yaml"), "--stage", s, "--recipe", recipe])
-        for s in (present if stage == "all" else [stage])
-    ]
-
-
-def resolve_stage(stage_argv: list[str]) -> tuple:
-    """(model, lead, data, training, recipe) arguments of one stage, checked; raises ConfigError."""
-    configs = parse_config(stage_argv, extra_dataclasses=(CountdownArguments,))
-    training, cd = configs[3], configs[4]
-    if cd.stage != "sft" and training.reward_weights is None:
-        training.reward_weights = list(GRADED_ONLY)
-    validate(*configs)
+    configs = []
+    for name in present if stage == "all" else [stage]:
+        (config,) = resolve(rest, extra_dataclasses=(CountdownArguments,), config_file=str(directory / f"{name}.yaml"))
+        cd = config.extra[0]
+        cd.stage, cd.recipe = name, recipe
+        validate(config)
+        configs.append(config)
     return configs
 
 
@@ -179,68 +161,20 @@ def _under(run_dir: Path, path: str | None) -> Path | None:
     return None if path is None else run_dir / path  # an absolute path stays as it is
 
 
-def adapter_sha256(directory: Path) -> str:
-    """Checksum of the LoRA weights in ``directory``: which adapter a stage read or wrote."""
-    return hashlib.sha256((Path(directory) / ADAPTER_FILE).read_bytes()).hexdigest()
+def task_of(cd: CountdownArguments) -> countdown.CountdownTask:
+    return countdown.CountdownTask(cd.numbers_per_problem, cd.max_number, cd.max_target, cd.problem_seed)
 
 
-def problem_splits(data: DataArguments, cd: CountdownArguments) -> tuple[list[dict], list[dict]]:
-    """(training problems, held-out problems): the public data (``--dataset``) or generated ones."""
-    if data.dataset is not None:
-        rows = countdown.load_public(data.dataset)
-        train = [r for r in rows if countdown.split_of(r["nums"], r["target"]) == "train"]
-        test = [r for r in rows if countdown.split_of(r["nums"], r["target"]) == "test"]
-        rng = random.Random(cd.problem_seed)
-        rng.shuffle(train)
-        rng.shuffle(test)
-        return train[: data.train_size], test[: data.eval_size]
-    settings = dict(numbers_per_problem=tuple(cd.numbers_per_problem), max_number=cd.max_number,
-                    max_target=cd.max_target)
-    train = countdown.generate(data.train_size, cd.problem_seed, "train", **settings)
-    test = countdown.generate(data.eval_size, cd.problem_seed, "test", **settings) if data.eval_size else []
-    return train, test
-
-
-def to_dataset(rows: list[dict], tokenizer):
-    """GRPO prompts (chat-formatted when the tokenizer has a template) with ``nums`` and ``target``."""
-    from datasets import Dataset
-
-    from lead_lite.data import format_prompt
-
-    return Dataset.from_list(
-        [{"prompt": format_prompt(r["prompt"], tokenizer), "nums": r["nums"], "target": r["target"]} for r in rows]
-    )
-
-
-def evaluate(model, tokenizer, rows: list[dict], max_new_tokens: int) -> dict[str, float] | None:
-    """Greedy held-out metrics: accuracy, format rate, mean graded reward, mean length (tokens)."""
-    from lead_lite.sampling import generate
-
-    if not rows:
-        return None
-    texts, lengths = generate(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens)
-    judged = [countdown.check(t[0], r["nums"], r["target"]) for t, r in zip(texts, rows)]
-    n = len(rows)
-    return {
-        "accuracy": sum(reason == countdown.CORRECT for _, reason in judged) / n,
-        "format_rate": sum(reason != countdown.NO_ANSWER for _, reason in judged) / n,
-        "mean_reward": sum(reward for reward, _ in judged) / n,
-        "mean_length": sum(length[0] for length in lengths) / n,
-        "n": n,
-    }
-
-
-def collect_traces(model, tokenizer, rows: list[dict], cd: CountdownArguments, max_new_tokens: int) -> list[dict]:
+def collect_traces(model, tokenizer, task: countdown.CountdownTask, rows: list[dict], cd: CountdownArguments,
+                   max_new_tokens: int) -> list[dict]:
     """Rejection sampling: the policy's own exactly correct, distinct completions on ``rows``."""
-    from lead_lite.sampling import generate
-
-    texts, _ = generate(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens,
-                        temperature=cd.sample_temperature, num_samples=cd.samples_per_prompt)
+    samples = sample_hf(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens,
+                        num_samples=cd.samples_per_prompt, temperature=cd.sample_temperature)
     traces = []
-    for row, samples in zip(rows, texts):
+    for row, completions in zip(rows, samples):
         kept: list[str] = []
-        for text in samples:
-            if text not in kept and countdown.check(text, row["nums"], row["target"])[1] == countdown.CORRECT:
+        for text in (c.text for c in completions):
+            if text not in kept and task.judge(text, row).verdict is Verdict.CORRECT:
                 kept.append(text)
             if len(kept) == cd.max_traces_per_prompt:
                 break
@@ -249,28 +183,9 @@ def collect_traces(model, tokenizer, rows: list[dict], cd: CountdownArguments, m
     return traces
 
 
-def load_stage_policy(model_args: ModelArguments, training, input_dir: Path | None):
-    """The base model with a fresh LoRA config (stage 1), or with the previous stage's adapter, trainable.
-
-    Returns:
-        (model, tokenizer, peft_config); peft_config is None when an adapter was loaded.
-    """
-    from lead_lite.models import load_policy
-
-    model, tokenizer, peft_config, _ = load_policy(model_args, training)
-    if input_dir is None:
-        return model, tokenizer, peft_config
-    from peft import PeftModel
-
-    return PeftModel.from_pretrained(model, str(input_dir), is_trainable=True), tokenizer, None
-
-
-def run_stage(model_args: ModelArguments, lead: LeadArguments, data: DataArguments, training,
-              cd: CountdownArguments) -> dict:
+def run_stage(config: RunConfig) -> dict:
     """Run one stage; return (and append to ``RUN_DIR/stage_metrics.jsonl``) its record."""
-    from transformers import set_seed
-
-    from lead_lite.run_log import JsonlMetrics
+    model_args, lead, data, training, (cd,) = config.model, config.lead, config.data, config.training, config.extra
 
     # 1. paths and seed; the input must exist before anything loads
     started = time.monotonic()
@@ -282,23 +197,26 @@ def run_stage(model_args: ModelArguments, lead: LeadArguments, data: DataArgumen
     training.output_dir = str(out)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
     out.mkdir(parents=True, exist_ok=True)
+    from transformers import set_seed  # after resolve(), as in lead_lite.train
+
     set_seed(training.seed)
 
-    # 2. model (base, or base + the previous stage's adapter) and problems
-    model, tokenizer, peft_config = load_stage_policy(model_args, training, inp)
-    train_rows, eval_rows = problem_splits(data, cd)
+    # 2. model (base with a fresh LoRA config, or base + the previous stage's adapter) and problems
+    model, tokenizer, peft_config, _ = load_policy(model_args, training)
+    if inp is not None:
+        model, peft_config = attach_adapter(model, inp), None
+    task = task_of(cd)
+    train_rows, eval_rows = task.rows(data, seed=training.seed)
     budget = data.eval_max_new_tokens or training.max_completion_length
-    callbacks = [JsonlMetrics(out / "metrics.jsonl")]
     record: dict = {"stage": cd.stage, "input_dir": str(inp) if inp else model_args.model_name_or_path,
-                    "input_adapter_sha256": adapter_sha256(inp) if inp else None, "output_dir": str(out)}
+                    "input_adapter_digest": adapter_digest(inp) if inp else None, "output_dir": str(out)}
     logger.info("stage %s: %d training problems, %d held-out; %s -> %s", cd.stage, len(train_rows),
                 len(eval_rows), record["input_dir"], out)
 
     # 3. the trainer: SFT on the policy's own correct traces, or GRPO with the Countdown rewards
     if cd.stage == "sft":
-        from trl import SFTTrainer
-
-        traces = collect_traces(model, tokenizer, train_rows[: cd.sample_prompts], cd, training.max_completion_length)
+        traces = collect_traces(model, tokenizer, task, train_rows[: cd.sample_prompts], cd,
+                                training.max_completion_length)
         with (out / "traces.jsonl").open("w") as f:
             f.writelines(json.dumps(t) + "\n" for t in traces)
         sampled = min(cd.sample_prompts, len(train_rows))
@@ -307,42 +225,29 @@ def run_stage(model_args: ModelArguments, lead: LeadArguments, data: DataArgumen
         if not traces:
             raise RuntimeError(f"sft: the policy from {inp} solved none of {sampled} prompts in "
                                f"{cd.samples_per_prompt} samples; train grpo1 longer or sample more")
-        args = sft_config(training, model_args)
-        save_resolved(out / "resolved_config.yaml", model_args, data, args, cd)
-        trainer = SFTTrainer(model=model, args=args, train_dataset=sft_dataset(traces, tokenizer),
-                             processing_class=tokenizer, callbacks=callbacks)
+        save_resolved(out / "resolved_config.yaml", model_args, data, sft_config(config), cd)
+        trainer = build_sft_trainer(config, model, tokenizer, None, traces)
         record.update(method="SFT on own correct traces", traces=len(traces),
                       sampled=sampled * cd.samples_per_prompt)
     else:
-        from lead_lite.trainer import lead_trainer_class
-
-        save_resolved(out / "resolved_config.yaml", model_args, lead, data, training, cd)
-        trainer = lead_trainer_class()(
-            model=model,
-            reward_funcs=[countdown.CountdownAccuracy(), countdown.CountdownGraded(), countdown.CountdownFormat()],
-            args=training,
-            train_dataset=to_dataset(train_rows, tokenizer),
-            processing_class=tokenizer,
-            peft_config=peft_config,
-            callbacks=callbacks,
-            lead=lead,
-        )
-        record["method"] = method_label(lead, training.reward_weights)
-        if inp is None:  # the base model: step 0 of the seed's accuracy table
-            record["before"] = evaluate(trainer.model, tokenizer, eval_rows, budget)
+        save_resolved(out / "resolved_config.yaml", *config.groups())
+        trainer = build_trainer(config, model, tokenizer, peft_config, task, train_rows)
+        record["method"] = method_label(lead, data.reward_funcs, training.reward_weights)
+        if inp is None and eval_rows:  # the base model: step 0 of the seed's accuracy table
+            record["before"] = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget)
 
     # 4. train, save, evaluate, record
     trainer.train()
     trainer.save_model(str(out))
-    record.update(step=trainer.state.global_step, output_adapter_sha256=adapter_sha256(out),
-                  after=evaluate(trainer.model, tokenizer, eval_rows, budget), eval_max_new_tokens=budget,
-                  seconds=round(time.monotonic() - started, 1))
+    after = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget) if eval_rows else None
+    record.update(step=trainer.state.global_step, output_adapter_digest=adapter_digest(out), after=after,
+                  eval_max_new_tokens=budget, seconds=round(time.monotonic() - started, 1))
     with (run_dir / "stage_metrics.jsonl").open("a") as f:
         f.write(json.dumps(record) + "\n")
-    if record["after"]:
+    if after:
         logger.info("stage %s done in %.0f s: held-out accuracy %.1f%%, format %.1f%%, mean length %.1f tokens",
-                    cd.stage, record["seconds"], 100 * record["after"]["accuracy"],
-                    100 * record["after"]["format_rate"], record["after"]["mean_length"])
+                    cd.stage, record["seconds"], 100 * after["accuracy"], 100 * after["format_rate"],
+                    after["mean_length"])
     return record
 
 
@@ -352,13 +257,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     # 1. every stage's configuration, resolved and checked before anything loads
     try:
-        stages = [resolve_stage(stage_argv) for _, stage_argv in stage_plan(argv)]
+        configs = stage_plan(argv)
     except ConfigError as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
 
     # 2. the stages, in order; each reads the previous one's output from disk
-    return [run_stage(*configs) for configs in stages]
+    return [run_stage(config) for config in configs]
 
 
 if __name__ == "__main__":
