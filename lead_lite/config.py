@@ -470,7 +470,10 @@ def resolve(argv: list[str], extra_dataclasses: tuple = (), config_file: str | N
     stages = _check_stages(stages, config_file)
     placed, rest = split_flags(argv, "--output_dir", "--init_adapter")
     names = stage_names(stages)
-    base = placed["output_dir"] or _parse(rest, layers, model, extra_dataclasses)[4].output_dir
+    base = placed["output_dir"] or next((v["output_dir"] for _, v in reversed(layers) if "output_dir" in v), None)
+    if base is None:
+        raise ConfigError(f"{config_file}: a curriculum writes output_dir/stage-N; set output_dir in the file "
+                          "or pass --output_dir")
     configs: list[RunConfig] = []
     for i, (name, stage) in enumerate(zip(names, stages)):
         values = {k: v for k, v in stage.items() if k != "method"}
