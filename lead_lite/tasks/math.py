@@ -297,7 +297,7 @@ class MathTask(Task):
 
     Example:
         >>> task = MathTask(MathVerifier())
-        >>> task.judge("so \\boxed{4}", {"answer": "4"}).verdict.value, task.judge("4", {"answer": "4"}).verdict.value
+        >>> task.judge("so \\\\boxed{4}", {"answer": "4"}).verdict.value, task.judge("4", {"answer": "4"}).verdict.value
         ('correct', 'no_answer')
         >>> task.close()
     """
