@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from lead_lite import advantages as adv
-from lead_lite.answers import ANSWER_FORMATS
+from lead_lite.gold_answers import ANSWER_FORMATS
 from lead_lite.memory_plan import CARDS
 from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_FORMATS, merged_chat_template_kwargs
 from lead_lite.rewards import ACCURACY

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from transformers import HfArgumentParser, set_seed
 
-from lead_lite.answers import ANSWER_FORMATS
+from lead_lite.gold_answers import ANSWER_FORMATS
 from lead_lite.config import (ConfigError, DataArguments, SamplingArguments, parse_with_preset, resolve_engine,
                               resolve_sampling)
 from lead_lite.models.loading import load_hf_model, load_tokenizer, model_path

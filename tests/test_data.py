@@ -9,7 +9,7 @@ import yaml
 
 from helpers import parse
 
-from lead_lite.answers import ANSWER_FORMATS
+from lead_lite.gold_answers import ANSWER_FORMATS
 from lead_lite.config import ConfigError, DataArguments, resolve
 from lead_lite.prompts import FINAL_ANSWER, PROMPT_FORMATS, merged_chat_template_kwargs
 from lead_lite.tasks import arithmetic

@@ -5,7 +5,7 @@ files and SFT set, GSM8K, MATH), a local ``.jsonl`` / ``.json`` / ``.parquet`` /
 any hub id. Columns: ``problem_column`` / ``answer_column`` / ``solution_column`` (default: the
 registry entry's, else the first present of :data:`PROBLEM_COLUMNS` / :data:`ANSWER_COLUMNS` /
 :data:`SOLUTION_COLUMNS`); the gold answer is read from the answer column as ``answer_format``
-says (:data:`lead_lite.answers.ANSWER_FORMATS`).
+says (:data:`lead_lite.gold_answers.ANSWER_FORMATS`).
 
 Every row has ``prompt`` (problem + the prompt format's instruction, :mod:`lead_lite.prompts`),
 ``problem``, ``answer`` (the gold answer, a string the verifier can parse) and ``id``
@@ -25,7 +25,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from lead_lite.answers import ANSWER_FORMATS, GSM8K_FINAL, gsm8k_answer
+from lead_lite.gold_answers import ANSWER_FORMATS, GSM8K_FINAL, gsm8k_answer
 from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_SUFFIX, get_format
 from lead_lite.rewards import ACCURACY, FORMAT, HasAnswer, MathAccuracy
 from lead_lite.tasks.base import Outcome, Task
