@@ -18,11 +18,15 @@ from pathlib import Path
 import yaml
 
 from lead_lite import advantages as adv
+from lead_lite.official import OFFICIAL_CODE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESET_DIR = REPO_ROOT / "configs" / "models"
 TASKS = ("arithmetic", "countdown")  # generated tasks; countdown has its own recipe
 BAD_ROWS = ("skip", "error")  # what a malformed dataset row does (DataArguments.bad_rows)
+SCALE_REWARDS = ("group", "none")  # TRL scale_rewards LEAD honours: per-group std, or none (Dr. GRPO)
+# TRL loss types whose normaliser counts only unmasked tokens, so removed groups leave it
+GROUP_REMOVAL_LOSS_TYPES = ("bnpo", "dapo", "cispo")
 
 
 class ConfigError(ValueError):
@@ -96,10 +100,35 @@ class LeadArguments:
     )
     drop_uninformative_groups: bool = field(
         default=False,
-        metadata={"help": "Official-code quirk: zero the advantages of groups whose rewards are all <= 0 "
-                  "or all == 1."},
+        metadata={"help": "Official-code quirk (ray_trainer.py, rejection_sample): remove groups whose rewards are "
+                  "all <= 0 or all == 1 from the loss; their tokens leave the loss normaliser too "
+                  f"(loss_type one of {', '.join(GROUP_REMOVAL_LOSS_TYPES)})."},
+    )
+    repetition_reward: float | None = field(
+        default=None,
+        metadata={"help": "Official-code quirk: reward of a completion with no final answer that repeats itself "
+                  "(an n-gram 10+ times in a row or a 120+ character word; official -2). None: off."},
+    )
+    answer_before_think_end: bool = field(
+        default=False,
+        metadata={"help": "Official-code quirk: the answer is the last \\boxed{} before the first </think>; a "
+                  "completion without </think> has no answer."},
+    )
+    official_code: bool = field(
+        default=False,
+        metadata={"help": "Every official-code behaviour at once: fields still at their defaults take the official "
+                  "values (lead_lite.official.OFFICIAL_CODE); fields you set keep yours."},
     )
     verifier_timeout_s: float = field(default=2.0, metadata={"help": "Most seconds one answer check may take."})
+
+    def __post_init__(self):
+        if self.official_code:
+            for name, value in OFFICIAL_CODE.items():
+                if getattr(self, name) == _LEAD_DEFAULTS[name]:
+                    setattr(self, name, value)
+
+
+_LEAD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(LeadArguments)}
 
 
 @dataclass
@@ -219,8 +248,14 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
             f"the generation batch ({training.generation_batch_size} completions) must hold whole groups of "
             f"num_generations={training.num_generations}",
         )
-    if training.scale_rewards != "group":
-        bad("scale_rewards", training.scale_rewards, "GRPO-LEAD normalises per group; use 'group'")
+    if training.scale_rewards not in SCALE_REWARDS:
+        bad("scale_rewards", training.scale_rewards, "GRPO-LEAD normalises per group: use 'group' (divide by the "
+            "group's std) or 'none' (Dr. GRPO)")
+    if lead.drop_uninformative_groups and training.loss_type not in GROUP_REMOVAL_LOSS_TYPES:
+        bad("loss_type", training.loss_type, "drop_uninformative_groups removes groups from the loss normaliser, "
+            f"which only {', '.join(GROUP_REMOVAL_LOSS_TYPES)} allow")
+    if lead.repetition_reward is not None and not (math.isfinite(lead.repetition_reward) and lead.repetition_reward <= 0):
+        bad("repetition_reward", lead.repetition_reward, "must be a finite number <= 0")
     if training.multi_objective_aggregation != "sum_then_normalize":
         bad("multi_objective_aggregation", training.multi_objective_aggregation, "must be 'sum_then_normalize'")
 

@@ -89,15 +89,20 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
         logger.info("the tiny model runs on the CPU; no GPU memory plan to make")
         raise SystemExit(0)
 
-    # 1. seed and run directory
+    # 1. seed, run directory and the reward functions (facts per completion)
     from transformers import set_seed
 
     set_seed(training.seed)
     out = Path(training.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
-    if training.reward_weights is None:
-        training.reward_weights = [1.0, 0.0]  # accuracy drives the reward; format is logged only
+    from lead_lite.official import lead_reward_funcs
+    from lead_lite.verifier import MathVerifier
+
+    verifier = MathVerifier(timeout_s=lead.verifier_timeout_s)
+    reward_funcs = lead_reward_funcs(lead, verifier)  # accuracy, format[, repetition]
+    if training.reward_weights is None:  # accuracy drives the reward; the other facts are logged only
+        training.reward_weights = [1.0] + [0.0] * (len(reward_funcs) - 1)
 
     # 2. model, tokenizer, backend
     from lead_lite.models import load_policy
@@ -115,16 +120,14 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
     train_rows, eval_rows = load_rows(data, seed=training.seed)
     logger.info("data: %d training prompts, %d held-out", len(train_rows), len(eval_rows))
 
-    # 4. rewards and trainer
-    from lead_lite.rewards import HasAnswer, MathAccuracy
+    # 4. trainer
+    from lead_lite import console_log
     from lead_lite.run_log import JsonlMetrics
     from lead_lite.trainer import lead_trainer_class
-    from lead_lite.verifier import MathVerifier
 
-    verifier = MathVerifier(timeout_s=lead.verifier_timeout_s)
     trainer = lead_trainer_class()(
         model=model,
-        reward_funcs=[MathAccuracy(verifier), HasAnswer()],
+        reward_funcs=reward_funcs,
         args=training,
         train_dataset=to_dataset(train_rows, tokenizer),
         processing_class=tokenizer,
@@ -132,6 +135,7 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
         callbacks=[JsonlMetrics(out / "metrics.jsonl")],
         lead=lead,
     )
+    console_log.install(trainer)  # one compact line per logging step; metrics.jsonl keeps every value
 
     # 5. evaluate, train, save, evaluate
     from lead_lite.models import adapter_digest
