@@ -23,8 +23,9 @@ running:
 
 Per-group statistics (mu, sigma, rho) are therefore computed where every group is complete,
 never inside a per-sample reward function. The reward functions report facts per completion:
-the ``accuracy`` column (1 / 0 / None) and optionally the ``format`` column (has an answer).
-Other reward columns, weighted by ``reward_weights``, are added to the LEAD reward.
+the ``accuracy`` column (1 / 0 / None) and optionally the ``format`` column (has an answer) and
+the ``repetition`` column (:mod:`lead_lite.official`). Other reward columns, weighted by
+``reward_weights``, are added to the LEAD reward.
 
 The class is built against whatever ``trl.GRPOTrainer`` is at call time, so creating it after
 ``import unsloth`` (which swaps in ``UnslothGRPOTrainer``) subclasses Unsloth's trainer.
@@ -106,12 +107,8 @@ class LeadMixin:
         local = slice(start, start + n_local)
         output["advantages"] = scores.advantages[local].to(output["advantages"].device)  # (N_local,)
         if self.lead.drop_uninformative_groups:
-            mask = output["completion_mask"]  # (N_local, T)
-            output["completion_mask"] = mask * scores.keep[local].to(mask.device, mask.dtype).unsqueeze(1)
-            loss_mask = output["completion_mask"]
-            if "tool_mask" in output:
-                loss_mask = loss_mask * output["tool_mask"]
-            output["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()  # tokens the loss counts
+            kept_tokens = remove_rows(output, scores.keep[local])
+            output["num_items_in_batch"] = self.accelerator.gather(kept_tokens).sum()  # tokens the loss counts
         self._log_lead(mode, scores, group)
         return output
 
@@ -230,6 +227,34 @@ def lead_batch(rewards_per_func, lengths, group_size, reward_weights, lead, acc_
     scores = lead_scores(rewards_per_func, lengths, group_size, reward_weights, lead, acc_col, fmt_col, rep_col,
                          scale)
     return scores.advantages, scores.metrics
+
+
+@torch.no_grad()
+def remove_rows(batch: dict, keep: torch.Tensor) -> torch.Tensor:
+    """Take rows out of the loss: zero their ``completion_mask`` in ``batch`` (in place).
+
+    TRL's loss (trl 1.14.2 ``_compute_loss``) multiplies every per-token term by that mask and,
+    for the loss types in :data:`lead_lite.config.GROUP_REMOVAL_LOSS_TYPES`, divides by the number
+    of unmasked tokens (``bnpo``: of the micro-batch; ``dapo`` / ``cispo``: ``num_items_in_batch``,
+    which the caller sets from the returned count). So the loss equals the loss of the batch with
+    those rows deleted, as the official trainer's ``rejection_sample`` deletes them.
+
+    Args:
+        batch: TRL's scored batch; ``completion_mask`` is (N_local, T), ``tool_mask`` optional.
+        keep: (N_local,) bool, False for a row to remove.
+
+    Returns:
+        the number of tokens the loss still counts (a 0-dim tensor).
+
+    Example (rows of 3, 2 and 4 tokens; the middle one removed):
+        >>> b = {"completion_mask": torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1]])}
+        >>> remove_rows(b, torch.tensor([True, False, True])), b["completion_mask"][1]
+        (tensor(7), tensor([0, 0, 0, 0]))
+    """
+    mask = batch["completion_mask"]  # (N_local, T)
+    batch["completion_mask"] = mask * keep.to(mask.device, mask.dtype).unsqueeze(1)
+    loss_mask = batch["completion_mask"] if "tool_mask" not in batch else batch["completion_mask"] * batch["tool_mask"]
+    return loss_mask.sum()
 
 
 @torch.no_grad()
