@@ -227,6 +227,10 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
 
     if data.prompt_format not in PROMPT_FORMATS:
         bad("prompt_format", data.prompt_format, f"must be one of: {', '.join(PROMPT_FORMATS)}")
+    if lead.answer_before_think_end and PROMPT_FORMATS[data.prompt_format].chat_template_kwargs.get(
+            "enable_thinking") is False:
+        bad("answer_before_think_end", True, f"prompt_format={data.prompt_format!r} closes </think> in the prompt, "
+            "so no completion would have an answer")
     if data.answer_format is not None and data.answer_format not in ANSWER_FORMATS:
         bad("answer_format", data.answer_format, f"must be one of: {', '.join(ANSWER_FORMATS)}")
     if model_args.init_adapter is not None:

@@ -258,6 +258,7 @@ def test_official_code_switch_sets_every_behaviour():
         (["--official_code", "true", "--loss_type", "grpo"], "loss_type"),
         (["--drop_uninformative_groups", "true", "--loss_type", "dr_grpo"], "loss_type"),
         (["--repetition_reward", "1.0"], "repetition_reward"),
+        (["--official_code", "true", "--prompt_format", "qwen3-no-think"], "answer_before_think_end"),
     ],
 )
 def test_settings_lead_cannot_honour_are_refused(flags, field, tmp_path):
