@@ -339,6 +339,19 @@ def test_trainer_logs_leads_rewards_and_advantages(scored):
     assert len(trainer._logs["rewards"]["lead_reward"]) == len(trainer._logs["prompt"])  # the table's columns
 
 
+def test_console_replaces_the_trainers_dump_of_each_log(scored):
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from lead_lite import console_log
+
+    trainer, _ = scored
+    console_log.install(trainer)
+    kinds = [type(c) for c in trainer.callback_handler.callbacks]
+    assert ConsoleLine in kinds and ProgressCallback not in kinds and PrinterCallback not in kinds
+    bar = next(c for c in trainer.callback_handler.callbacks if isinstance(c, ProgressCallback))
+    assert bar.on_log(trainer.args, trainer.state, trainer.control, logs={"loss": 1.0}) is None
+
+
 def test_removed_groups_leave_the_loss_normaliser(scored):
     trainer, output = scored
     mask = output["completion_mask"]
