@@ -118,7 +118,6 @@ def run_one(setting: str, seed: int, steps: int, eval_every: int, eval_size: int
 
     trainer = build_trainer(config, model, tokenizer, peft_config, task, generate(data.train_size, seed=seed),
                             callbacks=(PeriodicEval(),))
-    trainer.remove_callback(PrinterCallback)  # the table is the output, not every step's log line
     start = time.perf_counter()
     trainer.train()
     wall = time.perf_counter() - start

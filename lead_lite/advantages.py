@@ -92,24 +92,29 @@ def length_regularized_reward(
 def skip_length_reward_mask(lengths: torch.Tensor, min_short_tokens: float) -> torch.Tensor:
     """Official-code quirk: groups whose three shortest completions average <= a threshold.
 
-    ``get_reweight_rewards`` in the official repository leaves a group's correct rewards at 1
-    (no length reweighting) when the mean of the three shortest completions of the group (all
-    completions, correct or not) is <= 4000 tokens. Not in the paper's equations.
+    ``get_reweight_rewards`` in the official repository (``verl/verl/trainer/main_ppo.py``) leaves
+    a group's correct rewards at 1 (no length reweighting) when the mean of the three shortest
+    completions of the group (all completions, correct or not) is <= 4000 tokens. It tracks the
+    three minima in a loop that starts them at infinity, so a group of fewer than 3 completions
+    averages to infinity and is never skipped. Not in the paper's equations.
 
     Args:
         lengths: (P, G) completion lengths.
         min_short_tokens: the threshold (4000 in the official code).
 
     Returns:
-        (P, 1) bool, True where the length reward is skipped.
+        (P, 1) bool, True where the length reward is skipped (always False when G < 3).
 
     Example:
         >>> skip_length_reward_mask(torch.tensor([[100.0, 200.0, 300.0, 9000.0]]), 4000)
         tensor([[True]])
+        >>> skip_length_reward_mask(torch.tensor([[162.0, 1288.0]]), 4000)  # G = 2: never skipped
+        tensor([[False]])
     """
     _check_groups("lengths", lengths)
-    k = min(3, lengths.shape[1])
-    shortest = lengths.to(torch.float64).topk(k, dim=1, largest=False).values  # (P, k)
+    if lengths.shape[1] < 3:
+        return torch.zeros(lengths.shape[0], 1, dtype=torch.bool)
+    shortest = lengths.to(torch.float64).topk(3, dim=1, largest=False).values  # (P, 3)
     return shortest.mean(dim=1, keepdim=True) <= min_short_tokens
 
 
@@ -160,18 +165,25 @@ def group_accuracy(correct: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def grpo_advantages(
-    rewards: torch.Tensor, correct: torch.Tensor | None = None, eps: float = ADV_EPS, **_unused: float
+    rewards: torch.Tensor,
+    correct: torch.Tensor | None = None,
+    eps: float = ADV_EPS,
+    scale: bool = True,
+    **_unused: float,
 ) -> torch.Tensor:
     """Group-normalised GRPO advantages A_i = (R_i - mean(R)) / (std(R) + eps) (paper Eq. 1).
 
     std is the sample standard deviation (n - 1) over the judged completions of the group;
     a group with a single judged completion uses mean 0 and std 1 (official code), so its
-    advantage is its reward. NaN rewards (unjudgeable) get advantage 0.
+    advantage is its reward. NaN rewards (unjudgeable) get advantage 0. With ``scale=False``
+    (Dr. GRPO, TRL's ``scale_rewards: none``) the advantage is ``R_i - mean(R)``: no division
+    by the group's std.
 
     Args:
         rewards: (P, G) float rewards, NaN for unjudgeable completions.
         correct: unused; accepted so every estimator shares one signature.
         eps: eps added to the std.
+        scale: divide by the group's std (True) or not (False, Dr. GRPO).
 
     Returns:
         (P, G) float32 advantages.
@@ -179,6 +191,8 @@ def grpo_advantages(
     Example:
         >>> grpo_advantages(torch.tensor([[1.0, -1.0, -1.0, 1.0]])).round(decimals=4)
         tensor([[ 0.8660, -0.8660, -0.8660,  0.8660]])
+        >>> grpo_advantages(torch.tensor([[1.0, -1.0, -1.0, 1.0]]), scale=False)
+        tensor([[ 1., -1., -1.,  1.]])
     """
     _check_groups("rewards", rewards)
     r = rewards.to(torch.float64)  # (P, G)
@@ -190,7 +204,7 @@ def grpo_advantages(
     single = n <= 1
     mean = torch.where(single, torch.zeros_like(mean), mean)
     std = torch.where(single, torch.ones_like(std), std)
-    adv = (r - mean) / (std + eps)  # (P, G)
+    adv = (r - mean) / (std + eps) if scale else r - mean  # (P, G)
     return torch.nan_to_num(adv, nan=0.0).to(torch.float32)
 
 
@@ -233,6 +247,7 @@ def lead_advantages(
     B: float = WEIGHT_B,
     k: float = WEIGHT_K,
     rho0: float = WEIGHT_RHO0,
+    scale: bool = True,
 ) -> torch.Tensor:
     """GRPO-LEAD advantages: group-normalised, then reweighted by difficulty (paper Eq. 1, 5, 6).
 
@@ -242,6 +257,7 @@ def lead_advantages(
         rewards: (P, G) rewards (NaN for unjudgeable).
         correct: (P, G) 1.0 / 0.0 / NaN.
         eps: eps of the normalisation; A, B, k, rho0: the logistic weight's constants.
+        scale: divide by the group's std (False: Dr. GRPO, see :func:`grpo_advantages`).
 
     Returns:
         (P, G) float32 advantages.
@@ -250,7 +266,7 @@ def lead_advantages(
         >>> lead_advantages(torch.tensor([[1.0, -1.0]]), torch.tensor([[1.0, 0.0]])).round(decimals=4)
         tensor([[ 1.0017, -1.0017]])
     """
-    adv = grpo_advantages(rewards, eps=eps)  # (P, G)
+    adv = grpo_advantages(rewards, eps=eps, scale=scale)  # (P, G)
     return reweight_by_difficulty(adv, group_accuracy(correct), A, B, k, rho0)
 
 
@@ -284,6 +300,7 @@ def lead_rewards(
     correct: torch.Tensor,
     lengths: torch.Tensor,
     has_answer: torch.Tensor | None = None,
+    repeated: torch.Tensor | None = None,
     *,
     length_reward: bool = True,
     explicit_penalty: bool = True,
@@ -292,6 +309,7 @@ def lead_rewards(
     eps: float = LENGTH_EPS,
     format_failure_reward: float | None = None,
     length_skip_below: float | None = None,
+    repetition_reward: float | None = None,
 ) -> torch.Tensor:
     """The reward of each completion under the L / E switches (paper Sec. 3.1-3.2).
 
@@ -301,6 +319,10 @@ def lead_rewards(
     - ``format_failure_reward`` (official-code option): when set, completions without a final
       answer (``has_answer`` == 0) earn it instead of the incorrect-answer reward.
     - ``length_skip_below`` (official-code option): see :func:`skip_length_reward_mask`.
+    - ``repetition_reward`` (official-code option, -2 there): when set, completions without a
+      final answer that also repeat themselves (``repeated`` == 1, see
+      :func:`lead_lite.official.is_repetitive`) earn it; it takes precedence over
+      ``format_failure_reward``. A wrong answer that repeats itself is still just wrong.
 
     Note that with L off, E changes nothing after group normalisation: {1, -1} and {1, 0}
     normalise to the same advantages. E matters only together with L.
@@ -308,7 +330,8 @@ def lead_rewards(
     Args:
         correct: (P, G) 1.0 / 0.0 / NaN.
         lengths: (P, G) completion lengths in tokens.
-        has_answer: (P, G) 1.0 / 0.0, needed only with ``format_failure_reward``.
+        has_answer: (P, G) 1.0 / 0.0, needed with ``format_failure_reward`` or ``repetition_reward``.
+        repeated: (P, G) 1.0 / 0.0, needed only with ``repetition_reward``.
 
     Returns:
         (P, G) float32 rewards, NaN where ``correct`` is NaN.
@@ -317,6 +340,9 @@ def lead_rewards(
         >>> c = torch.tensor([[1.0, 0.0]]); n = torch.tensor([[10.0, 20.0]])
         >>> lead_rewards(c, n, explicit_penalty=False)
         tensor([[1., 0.]])
+        >>> has = torch.tensor([[1.0, 0.0]]); rep = torch.tensor([[0.0, 1.0]])
+        >>> lead_rewards(c, n, has, rep, format_failure_reward=0.0, repetition_reward=-2.0)
+        tensor([[ 1., -2.]])
     """
     wrong = penalty if explicit_penalty else 0.0
     rewards = length_regularized_reward(correct, lengths, alpha if length_reward else 0.0, wrong, eps)  # (P, G)
@@ -328,6 +354,11 @@ def lead_rewards(
             raise ValueError("format_failure_reward needs has_answer")
         no_answer = (has_answer == 0) & (correct == 0.0)  # (P, G)
         rewards = torch.where(no_answer, torch.full_like(rewards, format_failure_reward), rewards)
+    if repetition_reward is not None:
+        if has_answer is None or repeated is None:
+            raise ValueError("repetition_reward needs has_answer and repeated")
+        looping = (has_answer == 0) & (repeated == 1) & (correct == 0.0)  # (P, G)
+        rewards = torch.where(looping, torch.full_like(rewards, repetition_reward), rewards)
     return rewards
 
 

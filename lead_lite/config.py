@@ -29,6 +29,7 @@ import yaml
 from lead_lite import advantages as adv
 from lead_lite.gold_answers import ANSWER_FORMATS
 from lead_lite.memory_plan import CARDS
+from lead_lite.official import OFFICIAL_CODE, REPETITION
 from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_FORMATS, merged_chat_template_kwargs
 from lead_lite.rewards import ACCURACY
 from lead_lite.tasks.registry import TASKS
@@ -39,6 +40,9 @@ BAD_ROWS = ("skip", "error")  # what a malformed dataset row does (DataArguments
 BACKENDS = ("auto", "unsloth", "trl")
 ENGINES = ("auto", "hf", "vllm")  # generation engines of evaluation and difficulty estimation
 DEFAULT_MAX_NEW_TOKENS = 4096  # sampling commands: when neither the flag nor the preset's max_completion_length is set
+SCALE_REWARDS = ("group", "none")  # TRL scale_rewards LEAD honours: per-group std, or none (Dr. GRPO)
+# TRL loss types whose normaliser counts only unmasked tokens, so removed groups leave it
+GROUP_REMOVAL_LOSS_TYPES = ("bnpo", "dapo", "cispo")
 
 
 class ConfigError(ValueError):
@@ -112,9 +116,31 @@ class LeadArguments:
     )
     drop_uninformative_groups: bool = field(
         default=False,
-        metadata={"help": "Official-code quirk: zero the advantages of groups whose rewards are all <= 0 "
-                  "or all == 1."},
+        metadata={"help": "Official-code quirk (ray_trainer.py, rejection_sample): remove groups whose rewards are "
+                  "all <= 0 or all == 1 from the loss; their tokens leave the loss normaliser too "
+                  f"(loss_type one of {', '.join(GROUP_REMOVAL_LOSS_TYPES)})."},
     )
+    repetition_reward: float | None = field(
+        default=None,
+        metadata={"help": "Official-code quirk: reward of a completion with no final answer that repeats itself "
+                  "(an n-gram 10+ times in a row or a 120+ character word; official -2). None: off."},
+    )
+    answer_before_think_end: bool = field(
+        default=False,
+        metadata={"help": "Official-code quirk: the answer is the last \\boxed{} before the first </think>; a "
+                  "completion without </think> has no answer."},
+    )
+    official_code: bool = field(
+        default=False,
+        metadata={"help": "Every official-code behaviour at once: fields still at their defaults take the official "
+                  "values (lead_lite.official.OFFICIAL_CODE); fields you set keep yours."},
+    )
+
+    def __post_init__(self):
+        if self.official_code:
+            for name, value in OFFICIAL_CODE.items():
+                if getattr(self, name) == _LEAD_DEFAULTS[name]:
+                    setattr(self, name, value)
 
 
 @dataclass
@@ -122,6 +148,9 @@ class VerifierArguments:
     """How answers are judged: shared by training, data cleaning, evaluation and difficulty estimation."""
 
     verifier_timeout_s: float = field(default=2.0, metadata={"help": "Most seconds one answer check may take."})
+
+
+_LEAD_DEFAULTS = {f.name: f.default for f in dataclasses.fields(LeadArguments)}
 
 
 @dataclass
@@ -209,6 +238,15 @@ def resolve_task(data: DataArguments) -> str:
     return data.task or ("math" if data.dataset is not None else "arithmetic")
 
 
+def reward_names(data: DataArguments, lead: LeadArguments) -> list[str]:
+    """The reward functions by name: ``reward_funcs`` when set, else the task's defaults, with
+    ``repetition`` when the official repetition score is on (``repetition_reward``)."""
+    if data.reward_funcs is not None:
+        return list(data.reward_funcs)
+    repetition = [REPETITION] if lead.repetition_reward is not None else []
+    return [*TASKS[resolve_task(data)].DEFAULT_REWARDS, *repetition]
+
+
 def _bad(name: str, value, why: str):
     raise ConfigError(f"{name}={value!r}: {why}")
 
@@ -247,16 +285,22 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("task", data.task, f"generates its problems; for the rows of dataset={data.dataset!r} use task: math "
             "(or leave task unset)")
     task = TASKS[resolve_task(data)]
-    names = data.reward_funcs if data.reward_funcs is not None else list(task.DEFAULT_REWARDS)
+    names = reward_names(data, lead)
     if not names or any(n not in task.REWARDS for n in names) or ACCURACY not in names:
         bad("reward_funcs", data.reward_funcs, f"names from task {task.NAME!r}'s {', '.join(task.REWARDS)}, "
             f"including {ACCURACY!r} (LEAD's correctness fact)")
+    if lead.repetition_reward is not None and REPETITION not in names:
+        bad("reward_funcs", data.reward_funcs, f"repetition_reward needs the {REPETITION!r} reward function")
     if training.reward_weights is not None and len(training.reward_weights) != len(names):
         bad("reward_weights", training.reward_weights, f"one weight per reward function {names}")
     if data.bad_rows not in BAD_ROWS:
         bad("bad_rows", data.bad_rows, f"must be one of: {', '.join(BAD_ROWS)}")
     if data.prompt_format not in PROMPT_FORMATS:
         bad("prompt_format", data.prompt_format, f"must be one of: {', '.join(PROMPT_FORMATS)}")
+    if lead.answer_before_think_end and PROMPT_FORMATS[data.prompt_format].chat_template_kwargs.get(
+            "enable_thinking") is False:
+        bad("answer_before_think_end", True, f"prompt_format={data.prompt_format!r} closes </think> in the prompt, "
+            "so no completion would have an answer")
     if data.answer_format is not None and data.answer_format not in ANSWER_FORMATS:
         bad("answer_format", data.answer_format, f"must be one of: {', '.join(ANSWER_FORMATS)}")
     if model_args.init_adapter is not None and resolve_backend(model_args.backend) == "unsloth":
@@ -275,8 +319,14 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
             f"the generation batch ({training.generation_batch_size} completions) must hold whole groups of "
             f"num_generations={training.num_generations}",
         )
-    if training.scale_rewards != "group":
-        bad("scale_rewards", training.scale_rewards, "GRPO-LEAD normalises per group; use 'group'")
+    if training.scale_rewards not in SCALE_REWARDS:
+        bad("scale_rewards", training.scale_rewards, "GRPO-LEAD normalises per group: use 'group' (divide by the "
+            "group's std) or 'none' (Dr. GRPO)")
+    if lead.drop_uninformative_groups and training.loss_type not in GROUP_REMOVAL_LOSS_TYPES:
+        bad("loss_type", training.loss_type, "drop_uninformative_groups removes groups from the loss normaliser, "
+            f"which only {', '.join(GROUP_REMOVAL_LOSS_TYPES)} allow")
+    if lead.repetition_reward is not None and not (math.isfinite(lead.repetition_reward) and lead.repetition_reward <= 0):
+        bad("repetition_reward", lead.repetition_reward, "must be a finite number <= 0")
     if training.multi_objective_aggregation != "sum_then_normalize":
         bad("multi_objective_aggregation", training.multi_objective_aggregation, "must be 'sum_then_normalize'")
 
@@ -380,7 +430,7 @@ def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_da
     validate(model_args, lead, data, verifier, training)
     task = TASKS[resolve_task(data)]
     data.task = task.NAME
-    data.reward_funcs = list(data.reward_funcs or task.DEFAULT_REWARDS)
+    data.reward_funcs = reward_names(data, lead)
     if training.reward_weights is None:
         training.reward_weights = [task.REWARD_WEIGHTS[n] for n in data.reward_funcs]
     try:

@@ -78,7 +78,8 @@ def run(config: RunConfig) -> dict:
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
 
     # 2. task and data (before the model: bad data fails fast)
-    task = TASKS[config.task](MathVerifier(timeout_s=config.verifier.verifier_timeout_s))
+    task = TASKS[config.task](MathVerifier(timeout_s=config.verifier.verifier_timeout_s),
+                              answer_before_think_end=lead.answer_before_think_end)
     train_rows, eval_rows = task.rows(data, seed=training.seed)
     logger.info("data: %d training prompts, %d held-out (task %s)", len(train_rows), len(eval_rows), task.NAME)
 

@@ -9,7 +9,13 @@ running:
   completion lengths the same way. Nothing is changed.
 - ``_generate_and_score_completions``: after TRL has built the batch, compute the LEAD rewards
   and advantages over whole groups with the pure functions of :mod:`lead_lite.advantages`,
-  replace this process's slice of ``"advantages"``, and log ``lead/*`` metrics.
+  replace this process's slice of ``"advantages"``, and make what TRL logs LEAD's: its
+  ``reward``, ``reward_std`` and ``frac_reward_zero_std`` metrics, the completion table's
+  ``advantage`` column and a ``lead_reward`` column (``log_completions``), plus ``lead/*``
+  metrics. With ``drop_uninformative_groups`` the dropped groups' rows also get a zero
+  ``completion_mask`` and ``num_items_in_batch`` is recounted, so, as in the official trainer's
+  ``rejection_sample``, their tokens count neither in the loss nor in its normaliser
+  (loss types in :data:`lead_lite.config.GROUP_REMOVAL_LOSS_TYPES`).
 - ``_save_checkpoint``: after the Trainer has written a checkpoint, mark it complete
   (:mod:`lead_lite.checkpoints`) once every process is done, and only then rotate older
   checkpoints away; ``--resume_from_checkpoint last`` resumes from the newest marked one, so a run
@@ -17,8 +23,9 @@ running:
 
 Per-group statistics (mu, sigma, rho) are therefore computed where every group is complete,
 never inside a per-sample reward function. The reward functions report facts per completion:
-the ``accuracy`` column (1 / 0 / None) and optionally the ``format`` column (has an answer).
-Other reward columns, weighted by ``reward_weights``, are added to the LEAD reward.
+the ``accuracy`` column (1 / 0 / None) and optionally the ``format`` column (has an answer) and
+the ``repetition`` column (:mod:`lead_lite.official`). Other reward columns, weighted by
+``reward_weights``, are added to the LEAD reward.
 
 The class is built against whatever ``trl.GRPOTrainer`` is at call time, so creating it after
 ``import unsloth`` (which swaps in ``UnslothGRPOTrainer``) subclasses Unsloth's trainer.
@@ -27,13 +34,16 @@ The class is built against whatever ``trl.GRPOTrainer`` is at call time, so crea
 from __future__ import annotations
 
 import functools
+import math
 import os
+from typing import NamedTuple
 
 import torch
 
 from lead_lite import advantages as adv
 from lead_lite import checkpoints
-from lead_lite.config import LeadArguments
+from lead_lite.config import GROUP_REMOVAL_LOSS_TYPES, SCALE_REWARDS, LeadArguments
+from lead_lite.official import REPETITION
 from lead_lite.rewards import ACCURACY, FORMAT
 
 
@@ -46,13 +56,29 @@ class LeadMixin:
         names = list(self.reward_func_names)
         if ACCURACY not in names:
             raise ValueError(f"GRPO-LEAD needs a reward function named {ACCURACY!r}; got {names}")
-        if self.args.scale_rewards != "group" or self.args.multi_objective_aggregation != "sum_then_normalize":
-            raise ValueError("GRPO-LEAD normalises per group: use scale_rewards='group', "
-                             "multi_objective_aggregation='sum_then_normalize'")
+        if self.args.scale_rewards not in SCALE_REWARDS:
+            raise ValueError(f"scale_rewards={self.args.scale_rewards!r}: GRPO-LEAD normalises per group; use "
+                             f"one of {', '.join(SCALE_REWARDS)}")
+        if self.args.multi_objective_aggregation != "sum_then_normalize":
+            raise ValueError(f"multi_objective_aggregation={self.args.multi_objective_aggregation!r}: GRPO-LEAD "
+                             "needs 'sum_then_normalize'")
+        if self.lead.drop_uninformative_groups and self.loss_type not in GROUP_REMOVAL_LOSS_TYPES:
+            raise ValueError(f"loss_type={self.loss_type!r}: drop_uninformative_groups needs one of "
+                             f"{', '.join(GROUP_REMOVAL_LOSS_TYPES)} (a normaliser that counts only kept tokens)")
         self._acc_col = names.index(ACCURACY)
         self._fmt_col = names.index(FORMAT) if FORMAT in names else None
-        if self.lead.format_failure_reward is not None and self._fmt_col is None:
-            raise ValueError(f"format_failure_reward needs a reward function named {FORMAT!r}")
+        self._rep_col = names.index(REPETITION) if REPETITION in names else None
+        if self._fmt_col is None and (self.lead.format_failure_reward is not None
+                                      or self.lead.repetition_reward is not None):
+            raise ValueError(f"format_failure_reward / repetition_reward need a reward function named {FORMAT!r}")
+        if self.lead.repetition_reward is not None and self._rep_col is None:
+            raise ValueError(f"repetition_reward needs a reward function named {REPETITION!r} "
+                             "(lead_lite.official.Repetition)")
+        think_aware = [getattr(self.reward_funcs[names.index(n)], "answer_before_think_end", False)
+                       for n in (ACCURACY, FORMAT) if n in names]
+        if self.lead.answer_before_think_end and not all(think_aware):
+            raise ValueError("answer_before_think_end needs the accuracy and format rewards of "
+                             "lead_lite.official.lead_reward_funcs (ThinkEndAccuracy, ThinkEndHasAnswer)")
         self._lead_seen = None  # (rewards_per_func (N, F), lengths (N,)) of the current batch
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
@@ -74,14 +100,31 @@ class LeadMixin:
         self._lead_seen = None
         mode = "train" if self.model.training else "eval"
         group = self.num_generations if mode == "train" else self.num_generations_eval
-        advantages, metrics = lead_batch(rewards_per_func, lengths, group, self.reward_weights, self.lead,
-                                         self._acc_col, self._fmt_col)  # (N,)
+        scores = lead_scores(rewards_per_func, lengths, group, self.reward_weights, self.lead, self._acc_col,
+                             self._fmt_col, self._rep_col, scale=self.args.scale_rewards != "none")
         n_local = output["completion_ids"].size(0)
         start = self.accelerator.process_index * n_local
-        output["advantages"] = advantages[start : start + n_local].to(output["advantages"].device)
-        for name, value in metrics.items():
-            self._metrics[mode][name].append(value)
+        local = slice(start, start + n_local)
+        output["advantages"] = scores.advantages[local].to(output["advantages"].device)  # (N_local,)
+        if self.lead.drop_uninformative_groups:
+            kept_tokens = remove_rows(output, scores.keep[local])
+            output["num_items_in_batch"] = self.accelerator.gather(kept_tokens).sum()  # tokens the loss counts
+        self._log_lead(mode, scores, group)
         return output
+
+    def _log_lead(self, mode: str, scores: LeadScores, group_size: int) -> None:
+        """Replace what TRL logged from plain-GRPO maths by LEAD's; add the ``lead/*`` metrics."""
+        metrics = self._metrics[mode]
+        for name, value in {**reward_stats(scores.rewards, group_size), **scores.metrics}.items():
+            if name.startswith("lead/") or not metrics[name]:
+                metrics[name].append(value)
+            else:
+                metrics[name][-1] = value  # TRL appended this batch's value just before
+        logged = self._logs["advantages"]  # TRL extended it by this batch's N advantages
+        for _ in range(min(len(logged), scores.advantages.numel())):
+            logged.pop()
+        logged.extend(scores.advantages.tolist())
+        self._logs["rewards"]["lead_reward"].extend(scores.rewards.tolist())
 
     def _save_checkpoint(self, model, trial):
         from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
@@ -103,8 +146,17 @@ class LeadMixin:
                                best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
 
 
+class LeadScores(NamedTuple):
+    """What LEAD made of one gathered batch (N = P * G completions, whole groups in order)."""
+
+    rewards: torch.Tensor  # (N,) the reward the advantages were computed from; NaN: unjudgeable
+    advantages: torch.Tensor  # (N,) the advantages the loss uses
+    keep: torch.Tensor  # (N,) bool; False for the rows of groups removed from the loss
+    metrics: dict[str, float]  # the ``lead/*`` metrics
+
+
 @torch.no_grad()
-def lead_batch(
+def lead_scores(
     rewards_per_func: torch.Tensor,
     lengths: torch.Tensor,
     group_size: int,
@@ -112,7 +164,9 @@ def lead_batch(
     lead: LeadArguments,
     acc_col: int,
     fmt_col: int | None = None,
-) -> tuple[torch.Tensor, dict[str, float]]:
+    rep_col: int | None = None,
+    scale: bool = True,
+) -> LeadScores:
     """Route one gathered batch through the LEAD functions.
 
     Args:
@@ -121,10 +175,18 @@ def lead_batch(
         group_size: G.
         reward_weights: (F,) TRL's reward weights.
         lead: the LEAD switches and constants.
-        acc_col: index of the ``accuracy`` column; fmt_col: of the ``format`` column, if any.
+        acc_col: index of the ``accuracy`` column; fmt_col: of the ``format`` column, rep_col: of the
+            ``repetition`` column, if any.
+        scale: divide by the group's std (TRL ``scale_rewards: group``) or not (``none``, Dr. GRPO).
 
     Returns:
-        advantages (N,) and the ``lead/*`` metrics of the batch.
+        the rewards, advantages and kept rows (each (N,)) and the ``lead/*`` metrics of the batch.
+
+    Example (one group of 2, both correct, lengths 162 and 1288; the official code's edge case):
+        >>> s = lead_scores(torch.tensor([[1.0], [1.0]]), torch.tensor([162.0, 1288.0]), 2, torch.ones(1),
+        ...                 LeadArguments(), acc_col=0)
+        >>> s.rewards.round(decimals=4), s.advantages.round(decimals=4)
+        (tensor([1.0360, 0.9653]), tensor([ 0.3418, -1.0602]))
     """
     n, n_funcs = rewards_per_func.shape
     if n % group_size:
@@ -133,11 +195,12 @@ def lead_batch(
     correct = cols[:, acc_col].view(-1, group_size)  # (P, G)
     lens = lengths.float().cpu().view(-1, group_size)  # (P, G)
     has_answer = cols[:, fmt_col].view(-1, group_size) if fmt_col is not None else None  # (P, G)
+    repeated = cols[:, rep_col].view(-1, group_size) if rep_col is not None else None  # (P, G)
     rewards = adv.lead_rewards(
-        correct, lens, has_answer,
+        correct, lens, has_answer, repeated,
         length_reward=lead.length_reward, explicit_penalty=lead.explicit_penalty, alpha=lead.alpha,
         penalty=lead.penalty, eps=lead.length_eps, format_failure_reward=lead.format_failure_reward,
-        length_skip_below=lead.length_skip_below,
+        length_skip_below=lead.length_skip_below, repetition_reward=lead.repetition_reward,
     )  # (P, G)
     weights = reward_weights.float().cpu()  # (F,)
     others = [j for j in range(n_funcs) if j != acc_col]
@@ -147,10 +210,80 @@ def lead_batch(
         total = total + extra  # NaN (unjudgeable) stays NaN
     estimator = adv.ADVANTAGE_ESTIMATORS["lead" if lead.difficulty_reweight else "grpo"]
     advantages = estimator(total, correct, eps=lead.adv_eps, A=lead.weight_A, B=lead.weight_B,
-                           k=lead.weight_k, rho0=lead.weight_rho0)  # (P, G)
+                           k=lead.weight_k, rho0=lead.weight_rho0, scale=scale)  # (P, G)
+    dropped = torch.zeros(total.shape[0], 1, dtype=torch.bool)  # (P, 1)
     if lead.drop_uninformative_groups:
-        advantages = advantages.masked_fill(adv.uninformative_groups(total), 0.0)
-    return advantages.reshape(-1), _metrics(correct, lens, rewards, advantages, lead)
+        dropped = adv.uninformative_groups(total)
+        advantages = advantages.masked_fill(dropped, 0.0)
+    metrics = _metrics(correct, lens, rewards, advantages, lead)
+    metrics["lead/dropped_groups"] = float(dropped.float().mean())
+    keep = (~dropped).expand_as(total).reshape(-1)  # (N,)
+    return LeadScores(total.reshape(-1), advantages.reshape(-1), keep, metrics)
+
+
+def lead_batch(rewards_per_func, lengths, group_size, reward_weights, lead, acc_col, fmt_col=None, rep_col=None,
+               scale=True) -> tuple[torch.Tensor, dict[str, float]]:
+    """The advantages (N,) and ``lead/*`` metrics of :func:`lead_scores` (same arguments)."""
+    scores = lead_scores(rewards_per_func, lengths, group_size, reward_weights, lead, acc_col, fmt_col, rep_col,
+                         scale)
+    return scores.advantages, scores.metrics
+
+
+@torch.no_grad()
+def remove_rows(batch: dict, keep: torch.Tensor) -> torch.Tensor:
+    """Take rows out of the loss: zero their ``completion_mask`` in ``batch`` (in place).
+
+    TRL's loss (trl 1.14.2 ``_compute_loss``) multiplies every per-token term by that mask and,
+    for the loss types in :data:`lead_lite.config.GROUP_REMOVAL_LOSS_TYPES`, divides by the number
+    of unmasked tokens (``bnpo``: of the micro-batch; ``dapo`` / ``cispo``: ``num_items_in_batch``,
+    which the caller sets from the returned count). So the loss equals the loss of the batch with
+    those rows deleted, as the official trainer's ``rejection_sample`` deletes them.
+
+    Args:
+        batch: TRL's scored batch; ``completion_mask`` is (N_local, T), ``tool_mask`` optional.
+        keep: (N_local,) bool, False for a row to remove.
+
+    Returns:
+        the number of tokens the loss still counts (a 0-dim tensor).
+
+    Example (rows of 3, 2 and 4 tokens; the middle one removed):
+        >>> b = {"completion_mask": torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1]])}
+        >>> remove_rows(b, torch.tensor([True, False, True])), b["completion_mask"][1]
+        (tensor(7), tensor([0, 0, 0, 0]))
+    """
+    mask = batch["completion_mask"]  # (N_local, T)
+    batch["completion_mask"] = mask * keep.to(mask.device, mask.dtype).unsqueeze(1)
+    loss_mask = batch["completion_mask"] if "tool_mask" not in batch else batch["completion_mask"] * batch["tool_mask"]
+    return loss_mask.sum()
+
+
+@torch.no_grad()
+def reward_stats(rewards: torch.Tensor, group_size: int) -> dict[str, float]:
+    """TRL's ``reward``, ``reward_std`` and ``frac_reward_zero_std``, computed from LEAD's rewards.
+
+    Args:
+        rewards: (N,) rewards, NaN for unjudgeable completions; whole groups of ``group_size``.
+
+    Returns:
+        the mean and sample std (n - 1) of the judged rewards, and the share of groups whose judged
+        rewards are all equal (no spread; such a group carries no signal).
+
+    Example:
+        >>> {k: round(v, 4) for k, v in reward_stats(torch.tensor([1.0, -1.0, 0.5, 0.5]), 2).items()}
+        {'reward': 0.25, 'reward_std': 0.866, 'frac_reward_zero_std': 0.5}
+    """
+    valid = ~torch.isnan(rewards)  # (N,)
+    judged = rewards[valid]
+    grouped = rewards.view(-1, group_size)  # (P, G)
+    ok = valid.view(-1, group_size)  # (P, G)
+    hi = torch.where(ok, grouped, -math.inf).amax(dim=1)  # (P,)
+    lo = torch.where(ok, grouped, math.inf).amin(dim=1)  # (P,)
+    flat = ~ok.any(dim=1) | torch.isclose(hi - lo, torch.zeros_like(hi))  # (P,)
+    return {
+        "reward": float(judged.mean()) if judged.numel() else math.nan,
+        "reward_std": float(judged.std()) if judged.numel() > 1 else math.nan,
+        "frac_reward_zero_std": float(flat.float().mean()),
+    }
 
 
 def _metrics(correct, lens, rewards, advantages, lead: LeadArguments) -> dict[str, float]:

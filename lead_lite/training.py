@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lead_lite import checkpoints
 from lead_lite.config import RunConfig
+from lead_lite.console_log import ConsoleLine, QuietLog
 from lead_lite.run_log import JsonlMetrics
 from lead_lite.tasks.base import Task, format_prompt
 from lead_lite.trainer import lead_trainer_class
@@ -22,15 +23,32 @@ logger = logging.getLogger(__name__)
 
 
 @functools.cache
-def _metrics_callback_class() -> type:
-    from transformers import TrainerCallback  # on first use, after resolve(): unsloth comes before transformers
+def _callbacks() -> dict[str, type]:
+    """transformers' callback classes with lead_lite's events mixed in, made on first use: after
+    ``resolve()``, so that unsloth (when in use) is imported before transformers."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
 
-    return type("JsonlMetrics", (JsonlMetrics, TrainerCallback), {"__doc__": JsonlMetrics.__doc__})
+    return {
+        "metrics": type("JsonlMetrics", (JsonlMetrics, TrainerCallback), {"__doc__": JsonlMetrics.__doc__}),
+        "console": type("ConsoleLine", (ConsoleLine, TrainerCallback), {"__doc__": ConsoleLine.__doc__}),
+        "progress": type("QuietProgress", (QuietLog, ProgressCallback), {"__doc__": QuietLog.__doc__}),
+        "printer": PrinterCallback, "tqdm": ProgressCallback,
+    }
 
 
 def metrics_callback(output_dir) -> JsonlMetrics:
     """The ``TrainerCallback`` that appends every logged step to ``output_dir/metrics.jsonl``."""
-    return _metrics_callback_class()(Path(output_dir) / "metrics.jsonl")
+    return _callbacks()["metrics"](Path(output_dir) / "metrics.jsonl")
+
+
+def compact_console(trainer) -> None:
+    """Show one :class:`~lead_lite.console_log.ConsoleLine` per logging step instead of the Trainer's
+    print of every logged value; the progress bar stays, ``metrics.jsonl`` keeps every value."""
+    classes = _callbacks()
+    if trainer.pop_callback(classes["tqdm"]) is not None:
+        trainer.add_callback(classes["progress"])
+    trainer.pop_callback(classes["printer"])
+    trainer.add_callback(classes["console"])
 
 
 def build_trainer(config: RunConfig, model, tokenizer, peft_config, task: Task, train_rows: list[dict],
@@ -43,9 +61,10 @@ def build_trainer(config: RunConfig, model, tokenizer, peft_config, task: Task, 
         model, tokenizer, peft_config: from :func:`lead_lite.models.loading.load_policy`.
         task: supplies the reward functions (``data.reward_funcs``, by name) and the dataset columns.
         train_rows: the task's training rows.
-        callbacks: more ``TrainerCallback`` objects; metrics go to ``output_dir/metrics.jsonl``.
+        callbacks: more ``TrainerCallback`` objects; metrics go to ``output_dir/metrics.jsonl``, and
+            the console shows one line per logging step (:func:`compact_console`).
     """
-    return lead_trainer_class()(
+    trainer = lead_trainer_class()(
         model=model,
         reward_funcs=task.reward_funcs(config.data.reward_funcs),
         args=config.training,
@@ -55,6 +74,8 @@ def build_trainer(config: RunConfig, model, tokenizer, peft_config, task: Task, 
         callbacks=[metrics_callback(config.training.output_dir), *callbacks],
         lead=config.lead,
     )
+    compact_console(trainer)
+    return trainer
 
 
 def sft_config(config: RunConfig):

@@ -26,6 +26,7 @@ import random
 from dataclasses import dataclass
 
 from lead_lite.gold_answers import ANSWER_FORMATS, GSM8K_FINAL, gsm8k_answer
+from lead_lite.official import REPETITION, Repetition, ThinkEndAccuracy, ThinkEndHasAnswer, answer_region
 from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_SUFFIX, get_format
 from lead_lite.rewards import ACCURACY, FORMAT, HasAnswer, MathAccuracy
 from lead_lite.tasks.base import Outcome, Task
@@ -295,6 +296,12 @@ class MathTask(Task):
 
     At most a tenth of the rows (and at most ``eval_size``) is held out for the run's summary.
 
+    Args:
+        verifier: the run's answer checker.
+        answer_before_think_end: the official code's rule: the answer is the last ``\\boxed{}``
+            before the first ``</think>``, and a completion without ``</think>`` has none
+            (:func:`lead_lite.official.answer_region`); in the rewards and in the evaluation alike.
+
     Example:
         >>> task = MathTask(MathVerifier())
         >>> task.judge("so \\\\boxed{4}", {"answer": "4"}).verdict.value, task.judge("4", {"answer": "4"}).verdict.value
@@ -304,12 +311,17 @@ class MathTask(Task):
 
     NAME = "math"
     COLUMNS = ("answer",)
-    REWARDS = {ACCURACY: lambda task: MathAccuracy(task.verifier), FORMAT: lambda task: HasAnswer()}
+    REWARDS = {
+        ACCURACY: lambda task: (ThinkEndAccuracy if task.answer_before_think_end else MathAccuracy)(task.verifier),
+        FORMAT: lambda task: (ThinkEndHasAnswer if task.answer_before_think_end else HasAnswer)(),
+        REPETITION: lambda task: Repetition(),  # a fact for the official -2 score (LeadArguments.repetition_reward)
+    }
     DEFAULT_REWARDS = (ACCURACY, FORMAT)
-    REWARD_WEIGHTS = {ACCURACY: 1.0, FORMAT: 0.0}  # accuracy drives the reward; format is logged only
+    REWARD_WEIGHTS = {ACCURACY: 1.0, FORMAT: 0.0, REPETITION: 0.0}  # accuracy drives the reward; facts are logged
 
-    def __init__(self, verifier: MathVerifier):
+    def __init__(self, verifier: MathVerifier, answer_before_think_end: bool = False):
         self.verifier = verifier
+        self.answer_before_think_end = answer_before_think_end
 
     def rows(self, data, seed: int) -> tuple[list[dict], list[dict]]:
         if data.dataset is None:
@@ -327,6 +339,8 @@ class MathTask(Task):
         return rows
 
     def judge(self, text: str, row: dict) -> Outcome:
+        if self.answer_before_think_end:
+            text = answer_region(text) or ""
         verdict = self.verifier.check(text, row["answer"]).verdict
         return Outcome(verdict, None if verdict is Verdict.UNJUDGEABLE else float(verdict is Verdict.CORRECT))
 
