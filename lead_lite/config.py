@@ -441,8 +441,12 @@ def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_da
 
 
 def _import_backend(backend: str) -> None:
-    if resolve_backend(backend) == "unsloth":
-        import unsloth  # noqa: F401 - optional GPU dependency, imported before trl so that its patches apply
+    if resolve_backend(backend) != "unsloth":
+        return
+    if importlib.util.find_spec("unsloth") is None:
+        raise ConfigError("backend='unsloth': unsloth is not installed (pip install -r requirements-gpu.txt), "
+                          "or use backend: trl")
+    import unsloth  # noqa: F401 - optional GPU dependency, imported before trl so that its patches apply
 
 
 STAGE_METHODS = ("grpo", "sft")
