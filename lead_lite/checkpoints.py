@@ -9,7 +9,9 @@ temporary name, flushed to disk and renamed, so it is either absent or whole.
 
 ``last_complete(output_dir)`` is the newest checkpoint whose marker is present and whose files
 are all there with their recorded sizes; newer directories that fail the check are named in a
-warning and skipped.
+warning and skipped. :func:`resume_path` turns a ``resume_from_checkpoint`` setting into the
+checkpoint to load, and :class:`MarkedCheckpoints` is the Trainer seam that writes the markers
+(mixed into the GRPO-LEAD trainer and into SFT).
 """
 
 from __future__ import annotations
@@ -105,3 +107,57 @@ def last_complete(output_dir: str | os.PathLike) -> Path | None:
             return path
         logger.warning("skipping checkpoint %s: %s", path, reason)
     return None
+
+
+def resume_path(value, output_dir: str | os.PathLike) -> str | None:
+    """The checkpoint a ``resume_from_checkpoint`` setting names, or None for a fresh run.
+
+    ``last`` / ``true``: the newest complete checkpoint in ``output_dir`` (partial ones, left by
+    a kill while saving, are skipped with a warning); no complete one raises ``ValueError``.
+    A path is used as given (with a warning when its marker check fails); ``None``, ``""``,
+    ``false`` and ``none``: no resume.
+
+    Example:
+        >>> resume_path("false", "runs/x") is None
+        True
+    """
+    if value is None or str(value).lower() in ("", "false", "none"):
+        return None
+    if str(value).lower() in ("last", "true"):
+        found = last_complete(output_dir)
+        if found is None:
+            raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
+        logger.info("resuming from %s", found)
+        return str(found)
+    reason = incomplete_reason(value)
+    if reason is not None:
+        logger.warning("resuming from %s, which may be incomplete: %s", value, reason)
+    return str(value)
+
+
+class MarkedCheckpoints:
+    """Trainer mixin: overrides ``_save_checkpoint`` only (transformers 5.17), calling ``super()``.
+
+    After the Trainer has written a checkpoint, it is marked complete (:func:`mark_complete`)
+    once every process is done, and only then are older checkpoints rotated away, so a kill at
+    any moment leaves at least one checkpoint that ``--resume_from_checkpoint last`` can load.
+    """
+
+    def _save_checkpoint(self, model, trial):
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
+
+        run_dir = self._get_output_dir(trial=trial)
+        folder = os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        if self.args.should_save:
+            unmark(folder)  # a directory being rewritten is not complete
+        limit = self.args.save_total_limit
+        self.args.save_total_limit = None  # rotate only once the new checkpoint is marked complete
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self.args.save_total_limit = limit
+        self.accelerator.wait_for_everyone()  # every process has written its files
+        if self.args.should_save:
+            mark_complete(folder, self.state.global_step)
+            rotate_checkpoints(output_dir=run_dir, save_total_limit=limit,
+                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from lead_lite import advantages as adv
+from lead_lite.run_files import write_atomic
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESET_DIR = REPO_ROOT / "configs" / "models"
@@ -62,6 +63,11 @@ class ModelArguments:
                   "default: the visible GPU."},
     )
     save_merged_16bit: bool = field(default=False, metadata={"help": "Also save a merged 16-bit model."})
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Write into an output_dir that holds an earlier run's files (refused otherwise, unless "
+                  "the run resumes with resume_from_checkpoint)."},
+    )
     init_adapter: str | None = field(
         default=None,
         metadata={"help": "A LoRA adapter directory (e.g. from lead_lite.sft or an earlier stage) to start from "
@@ -366,8 +372,7 @@ def save_resolved(path: Path, *configs) -> None:
         for f in dataclasses.fields(cfg):
             # str-valued enums become their value; anything else without a YAML form, its str()
             out[f.name] = json.loads(json.dumps(getattr(cfg, f.name), default=str))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(out, sort_keys=True))
+    write_atomic(path, yaml.safe_dump(out, sort_keys=True))
 
 
 def parse_with_preset(dataclass_type, argv: list[str], **parser_kwargs):

@@ -418,6 +418,9 @@ def main(argv: list[str] | None = None):
 
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"difficulty": difficulty.main, "filter": difficulty.filter_main}
+    if argv[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(f"usage: python -m lead_lite.data {{{','.join(commands)}}} ... (each takes --help)\n")
+        raise SystemExit(0)
     if not argv or argv[0] not in commands:
         raise SystemExit(f"usage: python -m lead_lite.data {{{','.join(commands)}}} ... (got {argv[:1]})")
     return commands[argv[0]](argv[1:])

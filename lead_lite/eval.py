@@ -277,7 +277,13 @@ def main(argv: list[str] | None = None) -> dict | str:
 
     # 1. run directory and resolved configuration
     out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from lead_lite import run_files
+
+    try:  # never into a training run; an earlier evaluation's files are replaced
+        lock = run_files.claim_run_dir(out, "eval", overwrite=run_files.run_kind(out) == "eval")
+    except run_files.RunFileError as exc:
+        logger.error("%s", exc)
+        raise SystemExit(2) from exc
     engine = resolve_engine(args.engine)
     save_resolved(out / "resolved_config.yaml", args, model_args)
 
@@ -341,9 +347,10 @@ def main(argv: list[str] | None = None) -> dict | str:
                      "max_new_tokens": args.max_new_tokens, "seed": args.seed},
         "benchmarks": summaries,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    run_files.write_atomic(out / "summary.json", json.dumps(summary, indent=2))
     title = f"{Path(model_args.model_name_or_path).name}" + (f" + {Path(args.adapter).name}" if args.adapter else "")
     write_curve(out, curves, f"{title}: pass@1 at each token budget (k={args.k})")
+    lock.release()
     logger.info("samples.jsonl, summary.json, budget_curve.csv and budget_curve.png written to %s", out)
     return summary
 

@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
 
     set_seed(training.seed)
     out = Path(training.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from lead_lite import checkpoints, run_files
+
+    lock = run_files.claim_for_training(out, "sft", training, model_args.overwrite_output_dir)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
     args = sft_config(training, model_args)
 
@@ -117,16 +119,19 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
     from lead_lite.models import adapter_digest
     from lead_lite.run_log import JsonlMetrics
 
-    trainer = SFTTrainer(model=model, args=args, train_dataset=sft_dataset(rows, tokenizer, training.chat_template_kwargs),
-                         processing_class=tokenizer, peft_config=peft_config,
-                         callbacks=[JsonlMetrics(out / "metrics.jsonl")])
+    marked = type("SFTTrainer", (checkpoints.MarkedCheckpoints, SFTTrainer), {})  # resumable checkpoints
+    trainer = marked(model=model, args=args, train_dataset=sft_dataset(rows, tokenizer, training.chat_template_kwargs),
+                     processing_class=tokenizer, peft_config=peft_config,
+                     callbacks=[JsonlMetrics(out / "metrics.jsonl")])
     start = adapter_digest(trainer.model)  # the LoRA weights training starts from
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=checkpoints.resume_path(training.resume_from_checkpoint, out))
     trainer.save_model(str(out))
     summary = {"method": "SFT", "backend": backend, "steps": trainer.state.global_step, "rows": len(rows),
                "train_loss": result.training_loss, "init_adapter": model_args.init_adapter,
                "start_adapter_digest": start, "adapter_digest": adapter_digest(out)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    run_files.write_atomic(out / "summary.json", json.dumps(summary, indent=2))
+    if lock is not None:
+        lock.release()
     logger.info("sft: %d steps, training loss %.3f; adapter written to %s", summary["steps"], result.training_loss, out)
     return summary
 

@@ -27,25 +27,6 @@ from pathlib import Path
 logger = logging.getLogger("lead_lite.train")
 
 
-def _resume_arg(value, output_dir):
-    """TrainingArguments' resume_from_checkpoint: a path, or 'last' / 'true' for the newest complete
-    checkpoint in output_dir (partial ones, left by a kill while saving, are skipped with a warning)."""
-    from lead_lite import checkpoints
-
-    if value is None or str(value).lower() in ("", "false", "none"):
-        return None
-    if str(value).lower() in ("last", "true"):
-        found = checkpoints.last_complete(output_dir)
-        if found is None:
-            raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
-        logger.info("resuming from %s", found)
-        return str(found)
-    reason = checkpoints.incomplete_reason(value)
-    if reason is not None:
-        logger.warning("resuming from %s, which may be incomplete: %s", value, reason)
-    return value
-
-
 def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -> dict | list[dict]:
     """Train once (returns the summary), or run a config's stages (returns their records).
 
@@ -94,7 +75,9 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
 
     set_seed(training.seed)
     out = Path(training.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from lead_lite import checkpoints, run_files
+
+    lock = run_files.claim_for_training(out, "train", training, model_args.overwrite_output_dir)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
     if training.reward_weights is None:
         training.reward_weights = [1.0, 0.0]  # accuracy drives the reward; format is logged only
@@ -106,8 +89,9 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
     logger.info("method: %s; backend: %s", method_name(lead), backend)
     if training.should_save:  # one writer under a multi-process launch
         save_resolved(out / "resolved_config.yaml", model_args, lead, data, training)
-        with (out / "resolved_config.yaml").open("a") as f:
-            f.write(f"backend_in_use: {backend}\nmethod_name: {method_name(lead)}\n")
+        resolved = (out / "resolved_config.yaml").read_text()
+        run_files.write_atomic(out / "resolved_config.yaml",
+                               resolved + f"backend_in_use: {backend}\nmethod_name: {method_name(lead)}\n")
 
     # 3. data
     from lead_lite.data import load_rows, to_dataset
@@ -141,7 +125,7 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
     chat = training.chat_template_kwargs
     before = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
     start = adapter_digest(trainer.model)  # the LoRA weights training starts from
-    trainer.train(resume_from_checkpoint=_resume_arg(training.resume_from_checkpoint, out))
+    trainer.train(resume_from_checkpoint=checkpoints.resume_path(training.resume_from_checkpoint, out))
     trainer.save_model(str(out))
     after = accuracy_and_length(trainer.model, tokenizer, eval_rows, budget, verifier, chat) if eval_rows else {}
     if model_args.save_merged_16bit and training.should_save:
@@ -153,8 +137,10 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
                "start_adapter_digest": start}
     if training.should_save:  # the main process saved the adapter; the others have no file to read
         summary["adapter_digest"] = adapter_digest(out)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        run_files.write_atomic(out / "summary.json", json.dumps(summary, indent=2))
     verifier.close()
+    if lock is not None:
+        lock.release()
     if eval_rows:
         logger.info(
             "summary (%d held-out problems, greedy, %d tokens): accuracy %.1f%% -> %.1f%%, "

@@ -10,8 +10,8 @@ running:
 - ``_generate_and_score_completions``: after TRL has built the batch, compute the LEAD rewards
   and advantages over whole groups with the pure functions of :mod:`lead_lite.advantages`,
   replace this process's slice of ``"advantages"``, and log ``lead/*`` metrics.
-- ``_save_checkpoint``: after the Trainer has written a checkpoint, mark it complete
-  (:mod:`lead_lite.checkpoints`) once every process is done, and only then rotate older
+- ``_save_checkpoint`` (:class:`lead_lite.checkpoints.MarkedCheckpoints`): after the Trainer has
+  written a checkpoint, mark it complete once every process is done, and only then rotate older
   checkpoints away; ``--resume_from_checkpoint last`` resumes from the newest marked one, so a run
   killed while saving never resumes from a partial checkpoint.
 
@@ -27,7 +27,6 @@ The class is built against whatever ``trl.GRPOTrainer`` is at call time, so crea
 from __future__ import annotations
 
 import functools
-import os
 
 import torch
 
@@ -37,7 +36,7 @@ from lead_lite.config import LeadArguments
 from lead_lite.rewards import ACCURACY, FORMAT
 
 
-class LeadMixin:
+class LeadMixin(checkpoints.MarkedCheckpoints):
     """The overrides; mixed in front of a ``GRPOTrainer`` class by :func:`lead_trainer_class`."""
 
     def __init__(self, *args, lead: LeadArguments | None = None, **kwargs):
@@ -82,25 +81,6 @@ class LeadMixin:
         for name, value in metrics.items():
             self._metrics[mode][name].append(value)
         return output
-
-    def _save_checkpoint(self, model, trial):
-        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
-
-        run_dir = self._get_output_dir(trial=trial)
-        folder = os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
-        if self.args.should_save:
-            checkpoints.unmark(folder)  # a directory being rewritten is not complete
-        limit = self.args.save_total_limit
-        self.args.save_total_limit = None  # rotate only once the new checkpoint is marked complete
-        try:
-            super()._save_checkpoint(model, trial)
-        finally:
-            self.args.save_total_limit = limit
-        self.accelerator.wait_for_everyone()  # every process has written its files
-        if self.args.should_save:
-            checkpoints.mark_complete(folder, self.state.global_step)
-            rotate_checkpoints(output_dir=run_dir, save_total_limit=limit,
-                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
 
 
 @torch.no_grad()
