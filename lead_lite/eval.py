@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> dict | str:
                      "max_new_tokens": args.max_new_tokens, "seed": args.seed},
         "benchmarks": summaries,
     }
-    run_files.write_atomic(out / "summary.json", json.dumps(summary, indent=2))
+    run_files.write_json(out / "summary.json", summary)
     title = f"{Path(model_args.model_name_or_path).name}" + (f" + {Path(args.adapter).name}" if args.adapter else "")
     write_curve(out, curves, f"{title}: pass@1 at each token budget (k={args.k})")
     lock.release()

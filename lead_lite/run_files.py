@@ -6,7 +6,7 @@
   over with a warning. It also refuses a non-empty directory unless the run resumes or was told
   to overwrite, and records what kind of run the directory holds (``lead_lite_run.json``), so
   that an evaluation refuses to write into a training run (:func:`refuse_training_run`).
-- **Whole files.** :func:`write_atomic` writes to a temporary file in the same directory, flushes
+- **Whole files.** :func:`write_atomic` (and :func:`write_json`, standard JSON) writes to a temporary file in the same directory, flushes
   it to disk and renames it over the target: a reader, a kill or a full disk sees the old file or
   the new one, never half of one.
 - **Whole lines.** :func:`append_line` appends one JSON line in a single ``write``; a write the
@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import math
 import os
 import socket
 import time
@@ -88,6 +89,29 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
         kept = "the previous file is unchanged" if path.exists() else "nothing was written"
         raise RunFileError(f"{path}: cannot write ({_describe(exc)}); {kept}") from exc
     return path
+
+
+def _finite(value):
+    """``value`` with every non-finite float replaced by None (JSON has no NaN or infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_json(path: str | os.PathLike, value) -> Path:
+    """Write ``value`` as indented, standard JSON, whole (:func:`write_atomic`); NaN and infinities become null.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "summary.json"
+        >>> json.loads(write_json(p, {"mean_length_correct": float("nan"), "n": 8}).read_text())
+        {'mean_length_correct': None, 'n': 8}
+    """
+    return write_atomic(path, json.dumps(_finite(value), indent=2, allow_nan=False))
 
 
 def append_line(path: str | os.PathLike, record: dict) -> None:

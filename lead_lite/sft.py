@@ -31,7 +31,6 @@ Writes to --output_dir: the LoRA adapter, resolved_config.yaml, metrics.jsonl an
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
@@ -129,7 +128,7 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
     summary = {"method": "SFT", "backend": backend, "steps": trainer.state.global_step, "rows": len(rows),
                "train_loss": result.training_loss, "init_adapter": model_args.init_adapter,
                "start_adapter_digest": start, "adapter_digest": adapter_digest(out)}
-    run_files.write_atomic(out / "summary.json", json.dumps(summary, indent=2))
+    run_files.write_json(out / "summary.json", summary)
     if lock is not None:
         lock.release()
     logger.info("sft: %d steps, training loss %.3f; adapter written to %s", summary["steps"], result.training_loss, out)

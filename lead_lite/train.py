@@ -19,7 +19,6 @@ list runs each stage in order into output_dir/stage-N (:mod:`lead_lite.curriculu
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -137,7 +136,7 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
                "start_adapter_digest": start}
     if training.should_save:  # the main process saved the adapter; the others have no file to read
         summary["adapter_digest"] = adapter_digest(out)
-        run_files.write_atomic(out / "summary.json", json.dumps(summary, indent=2))
+        run_files.write_json(out / "summary.json", summary)
     verifier.close()
     if lock is not None:
         lock.release()

@@ -194,20 +194,24 @@ def _steps(run_dir):
     return [r["step"] for r in read_metrics(run_dir / "metrics.jsonl") if "loss" in r]
 
 
-def test_train_refuses_a_second_run_and_resume_never_duplicates_lines(tiny_path, tmp_path):
+def test_train_refuses_a_second_run_and_resume_never_duplicates_lines(tiny_path, tmp_path, caplog):
+    from lead_lite import eval as evaluation
+    from lead_lite import train
+
     run = tmp_path / "run"
     first = _cli("lead_lite.train", *TINY, "--max_steps", "4", "--output_dir", run)
     assert first.returncode == 0, first.stderr[-3000:]
     assert not (run / run_files.LOCK).exists() and run_files.run_kind(run) == "train"
+    summary = (run / "summary.json").read_text()
 
-    again = _cli("lead_lite.train", *TINY, "--max_steps", "4", "--output_dir", run)  # a plain rerun
-    assert again.returncode == 2 and "already holds files of another run" in again.stderr
-    assert "Traceback" not in again.stderr and "loading" not in again.stderr.lower()
-    assert _steps(run) == [1, 2, 3, 4]  # not appended to
-
-    evaluation = _cli("lead_lite.eval", "--model", "tiny", "--output_dir", run, "--max_problems", "1", "--k", "1")
-    assert evaluation.returncode == 2 and f"--output_dir {run} holds a train run" in evaluation.stderr
-    assert json.loads((run / "summary.json").read_text())["method"] == "GRPO-LEAD"
+    # a plain rerun, and an evaluation into the run: refused before anything loads or is written
+    for main, argv, why in ((train.main, [*TINY, "--max_steps", "4"], "already holds files of another run"),
+                            (evaluation.main, ["--model", "tiny", "--k", "1"], f"--output_dir {run} holds a train run")):
+        caplog.clear()
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--output_dir", str(run)])
+        assert exc.value.code == 2 and why in caplog.text and "loading" not in caplog.text.lower()
+    assert _steps(run) == [1, 2, 3, 4] and (run / "summary.json").read_text() == summary
 
     # killed after step 3 was logged, with a line torn by the kill; checkpoint-4 never written
     import shutil
