@@ -26,11 +26,11 @@ saved (:func:`lead_lite.models.adapter_digest`), its step count and its summary.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from lead_lite.models import adapter_digest
+from lead_lite.run_files import write_json
 
 logger = logging.getLogger("lead_lite.curriculum")
 
@@ -106,6 +106,6 @@ def run(argv: list[str], stages: list[dict]) -> list[dict]:
             "start_adapter_digest": summary["start_adapter_digest"], "adapter_digest": summary.get("adapter_digest"),
             "steps": summary["steps"], "summary": summary,
         })
-        (parent / "curriculum.json").write_text(json.dumps(records, indent=2))
+        write_json(parent / "curriculum.json", records)
     logger.info("curriculum: %d stages done; records in %s", len(records), parent / "curriculum.json")
     return records

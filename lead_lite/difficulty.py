@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(2) from exc
     other_k = sorted({r["k"] for r in done} - {args.k})
     if other_k:
-        raise SystemExit(f"{out}: holds pass rates from k={other_k}, this run asks k={args.k}; use another --output")
+        logger.error("%s: holds pass rates from k=%s, this run asks k=%d; use another --output", out, other_k, args.k)
+        raise SystemExit(2)
     done_ids = {r["id"] for r in done}
     todo = [r for r in rows if r["id"] not in done_ids]
     logger.info("%s: %d usable problems; %d already in %s, %d to sample (k=%d, temperature %.2f, %d tokens, "

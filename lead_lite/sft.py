@@ -26,6 +26,8 @@ at ``max_seq_length`` tokens.
 
 Writes to --output_dir: the LoRA adapter, resolved_config.yaml, metrics.jsonl and summary.json
 (steps, rows, final training loss, the adapter it started from and checksums of its weights).
+The run directory and checkpoints follow lead_lite.train: ``--resume_from_checkpoint last``
+continues from the newest complete checkpoint, ``--overwrite_output_dir true`` reuses a directory.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ Writes to --output_dir: resolved_config.yaml, metrics.jsonl, checkpoints, the Lo
 summary.json (held-out accuracy and mean completion length before and after training, and
 checksums of the LoRA weights training started from and saved). A config with a ``stages:``
 list runs each stage in order into output_dir/stage-N (:mod:`lead_lite.curriculum`).
+An output_dir is one run's (:mod:`lead_lite.run_files`): one holding another run's files is
+refused unless the run resumes (--resume_from_checkpoint last) or --overwrite_output_dir true.
 """
 
 from __future__ import annotations
