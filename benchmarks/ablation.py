@@ -78,7 +78,7 @@ def run_one(setting: str, seed: int, steps: int, eval_every: int, eval_size: int
     import torch
 
     torch.set_num_threads(1)  # two runs share two cores; HF generate is far slower multi-threaded here
-    from transformers import PrinterCallback, TrainerCallback, set_seed
+    from transformers import TrainerCallback, set_seed
 
     from lead_lite.config import method_name, resolve
     from lead_lite.models.loading import load_policy

@@ -9,7 +9,9 @@ temporary name, flushed to disk and renamed, so it is either absent or whole.
 
 ``last_complete(output_dir)`` is the newest checkpoint whose marker is present and whose files
 are all there with their recorded sizes; newer directories that fail the check are named in a
-warning and skipped.
+warning and skipped. :func:`resume_path` turns a ``resume_from_checkpoint`` setting into the
+checkpoint to load, and :class:`lead_lite.trainer.MarkedCheckpoints` is the Trainer seam that writes the markers
+(mixed into the GRPO-LEAD trainer and into SFT).
 """
 
 from __future__ import annotations
@@ -105,3 +107,29 @@ def last_complete(output_dir: str | os.PathLike) -> Path | None:
             return path
         logger.warning("skipping checkpoint %s: %s", path, reason)
     return None
+
+
+def resume_path(value, output_dir: str | os.PathLike) -> str | None:
+    """The checkpoint a ``resume_from_checkpoint`` setting names, or None for a fresh run.
+
+    ``last`` / ``true``: the newest complete checkpoint in ``output_dir`` (partial ones, left by
+    a kill while saving, are skipped with a warning); no complete one raises ``ValueError``.
+    A path is used as given (with a warning when its marker check fails); ``None``, ``""``,
+    ``false`` and ``none``: no resume.
+
+    Example:
+        >>> resume_path("false", "runs/x") is None
+        True
+    """
+    if value is None or str(value).lower() in ("", "false", "none"):
+        return None
+    if str(value).lower() in ("last", "true"):
+        found = last_complete(output_dir)
+        if found is None:
+            raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
+        logger.info("resuming from %s", found)
+        return str(found)
+    reason = incomplete_reason(value)
+    if reason is not None:
+        logger.warning("resuming from %s, which may be incomplete: %s", value, reason)
+    return str(value)

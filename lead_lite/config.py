@@ -33,6 +33,7 @@ from lead_lite.official import OFFICIAL_CODE, REPETITION
 from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_FORMATS, merged_chat_template_kwargs
 from lead_lite.rewards import ACCURACY
 from lead_lite.tasks.registry import TASKS
+from lead_lite.run_files import write_atomic
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESET_DIR = REPO_ROOT / "configs" / "models"
@@ -82,6 +83,11 @@ class ModelArguments:
                   "default: the visible GPU."},
     )
     save_merged_16bit: bool = field(default=False, metadata={"help": "Also save a merged 16-bit model."})
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Write into an output_dir that holds an earlier run's files (refused otherwise, unless "
+                  "the run resumes with resume_from_checkpoint)."},
+    )
     init_adapter: str | None = field(
         default=None,
         metadata={"help": "A LoRA adapter directory (e.g. from lead_lite.sft or an earlier stage) to start from "
@@ -548,15 +554,14 @@ def _run_config(objs: tuple) -> RunConfig:
     return RunConfig(*objs[:5], extra=tuple(objs[5:]), requested_backend=requested)
 
 
-def save_resolved(path: Path, *configs) -> None:
-    """Write every dataclass's fields to one YAML file (the run's resolved config)."""
+def save_resolved(path: Path, *configs, extra: dict | None = None) -> None:
+    """Write every dataclass's fields (and ``extra`` facts of the run) to one YAML file, whole."""
     out: dict = {}
     for cfg in configs:
         for f in dataclasses.fields(cfg):
             # str-valued enums become their value; anything else without a YAML form, its str()
             out[f.name] = json.loads(json.dumps(getattr(cfg, f.name), default=str))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(out, sort_keys=True))
+    write_atomic(path, yaml.safe_dump({**out, **(extra or {})}, sort_keys=True))
 
 
 # -- commands that sample without training -----------------------------------------------------------

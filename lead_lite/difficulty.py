@@ -15,11 +15,13 @@ stage-1 model's measured ``correctness`` (see docs/data.md).
 ``difficulty`` samples ``k`` completions per problem with the policy (base model + optional LoRA
 ``--adapter``): with vLLM when it is installed and a GPU is present (one engine for the whole
 run), else with batched HF ``generate``. Each completion is judged by the training verifier
-(:class:`lead_lite.verifier.MathVerifier`); the problem's line, with its pass rate, is appended to
-``--output`` and flushed after every chunk of ``--chunk_size`` problems. Run the same command
-again after an interruption: problems whose id is already in the output are skipped, and a
-half-written last line is removed first. (A resumed run draws different random samples than an
-uninterrupted one would; the estimates have the same distribution.)
+(:class:`lead_lite.verifier.MathVerifier`); problems are sampled ``--chunk_size`` at a time, and
+each problem's line, with its pass rate, is appended to ``--output`` whole, in one write. Run the
+same command again after an interruption: problems whose id is already in the output are
+skipped, and a torn last line is removed first. (A resumed run draws different random samples
+than an uninterrupted one would; the estimates have the same distribution.) ``--output`` must
+not be ``--data``, and an existing ``--output`` must hold pass-rate lines only: any other file is
+refused, never appended to or cut.
 
 Pass rate = correct / judged samples; a sample that cannot be judged (verifier timeout) is
 counted in ``unjudgeable`` and left out of the rate, never counted as right; a problem with no
@@ -37,9 +39,10 @@ from pathlib import Path
 
 from transformers import HfArgumentParser, set_seed
 
-from lead_lite.gold_answers import ANSWER_FORMATS
+from lead_lite import run_files
 from lead_lite.config import (ConfigError, DataArguments, SamplingArguments, parse_with_preset, resolve_engine,
                               resolve_sampling)
+from lead_lite.gold_answers import ANSWER_FORMATS
 from lead_lite.models.loading import load_hf_model, load_tokenizer, model_path
 from lead_lite.models.sampling import prompt_texts, sample_hf, sample_vllm, vllm_engine
 from lead_lite.tasks.math import dataset_rows
@@ -64,7 +67,7 @@ class DifficultyArguments:
     answer_column: str | None = field(default=None, metadata={"help": "See lead_lite.config.DataArguments."})
     answer_format: str | None = field(default=None, metadata={"help": "See lead_lite.config.DataArguments."})
     max_problems: int | None = field(default=None, metadata={"help": "Only the first N usable problems."})
-    chunk_size: int = field(default=64, metadata={"help": "Problems sampled per call; the output is flushed after each."})
+    chunk_size: int = field(default=64, metadata={"help": "Problems sampled per call."})
 
 
 @dataclass
@@ -77,28 +80,53 @@ class FilterArguments:
 
 
 # -- the output file -------------------------------------------------------------------------------
-def read_records(path: Path, repair: bool = False) -> list[dict]:
-    """The JSON lines of ``path`` ([] when it does not exist).
+PASS_RATE_KEYS = ("id", "problem", "answer", "pass_rate", "judged", "k")  # in every line this command writes
 
-    A last line without its newline is what an interrupted write leaves: it is skipped with a
-    warning, and with ``repair`` cut from the file so that appending starts on a fresh line.
-    Any other line that is not JSON is an error naming the line.
+
+def read_records(path: Path, repair: bool = False) -> list[dict]:
+    """The pass-rate records of ``path`` ([] when it does not exist).
+
+    A last line without its newline that begins like a pass-rate record but is not JSON is what
+    an interrupted write leaves: it is skipped with a warning, and with ``repair`` made whole before appending (:func:`lead_lite.run_files.repair_jsonl`):
+    a complete line gets its newline, a torn one is removed, and only from a file whose every
+    line is a pass-rate record written by this command. A line that is not such a record, a
+    binary or non-UTF-8 file, or a path that cannot be read raises ``ValueError`` naming it.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "rates.jsonl"
+        >>> line = '{"id": "a:0", "problem": "1+1?", "answer": "2", "pass_rate": 0.5, "judged": 2, "k": 2}'
+        >>> _ = p.write_text(line + '\\n{"id": "a:1", "pro')
+        >>> [r["id"] for r in read_records(p, repair=True)], p.read_text().count("\\n")
+        (['a:0'], 1)
     """
     if not path.exists():
         return []
-    text = path.read_text()
-    complete, _, partial = text.rpartition("\n")
-    if partial:
-        logger.warning("%s: the last line is incomplete (an interrupted write)%s", path,
-                       "; removed, its problem will be sampled again" if repair else "; skipped")
-        if repair:
-            path.write_text(complete + "\n" if complete else "")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a pass-rate file (not UTF-8 text: {exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    lines = text.split("\n")
     records = []
-    for n, line in enumerate(complete.split("\n") if complete else [], start=1):
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}, line {n}: not JSON ({exc})") from exc
+            if n == len(lines) and line.startswith('{"id": '):  # no newline after it: an interrupted write
+                logger.warning("%s: the last line is incomplete (an interrupted write)%s", path,
+                               "; removed, its problem will be sampled again" if repair else "; skipped")
+                break
+            raise ValueError(f"{path}, line {n}: not JSON ({exc.msg})") from exc
+        if not (isinstance(record, dict) and all(k in record for k in PASS_RATE_KEYS)):
+            raise ValueError(f"{path}, line {n}: not a pass-rate record (one of python -m lead_lite.data "
+                             "difficulty's output lines)")
+        records.append(record)
+    if repair:
+        run_files.repair_jsonl(path, owned=True)  # every complete line above is a pass-rate record
     return records
 
 
@@ -165,12 +193,22 @@ def main(argv: list[str] | None = None) -> dict:
 
     # 1. problems (before the model: bad data fails fast), minus those already in the output
     verifier = MathVerifier(timeout_s=verifier_args.verifier_timeout_s)
-    rows = dataset_rows(data, verifier, with_solution=True)[: args.max_problems]
     out = Path(args.output)
-    done = read_records(out, repair=True)
+    try:
+        run_files.refuse_same_file(out, {"--data": args.data}, "--output")
+        if out.is_dir():
+            raise ValueError(f"--output {out} is a directory; name a .jsonl file")
+        rows = dataset_rows(data, verifier, with_solution=True)[: args.max_problems]
+        done = read_records(out, repair=True)
+    except (ValueError, OSError) as exc:  # DataError and RunFileError included
+        verifier.close()
+        logger.error("%s", exc)
+        raise SystemExit(2) from exc
     other_k = sorted({r["k"] for r in done} - {s.k})
     if other_k:
-        raise SystemExit(f"{out}: holds pass rates from k={other_k}, this run asks k={s.k}; use another --output")
+        verifier.close()
+        logger.error("%s: holds pass rates from k=%s, this run asks k=%d; use another --output", out, other_k, s.k)
+        raise SystemExit(2)
     done_ids = {r["id"] for r in done}
     todo = [r for r in rows if r["id"] not in done_ids]
     logger.info("%s: %d usable problems; %d already in %s, %d to sample (k=%d, temperature %.2f, %d tokens, "
@@ -190,25 +228,23 @@ def main(argv: list[str] | None = None) -> dict:
         llm = vllm_engine(path, longest + s.max_new_tokens, s.seed, args.adapter)
     set_seed(s.seed)
 
-    # 3. sample, judge, append, flush: chunk by chunk
+    # 3. sample, judge, append whole lines: chunk by chunk
     start = time.time()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a") as f:
-        for first in range(0, len(todo), args.chunk_size):
-            chunk = todo[first : first + args.chunk_size]
-            prompts = [r["prompt"] for r in chunk]
-            if engine == "hf":
-                completions = sample_hf(model, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
-                                        s.top_p, s.min_p, s.batch_size, chat_kwargs)
-            else:
-                completions = sample_vllm(path, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
-                                          s.top_p, s.min_p, s.seed, args.adapter, chat_kwargs, engine=llm)
-            for row, samples in zip(chunk, completions, strict=True):
-                verdicts = [verifier.check(c.text, row["answer"]).verdict for c in samples]
-                record = problem_record(row, verdicts, [c.length for c in samples], [not c.finished for c in samples])
-                f.write(json.dumps(record) + "\n")
-            f.flush()
-            logger.info("%d / %d problems sampled (%.0f s)", first + len(chunk), len(todo), time.time() - start)
+    for first in range(0, len(todo), args.chunk_size):
+        chunk = todo[first : first + args.chunk_size]
+        prompts = [r["prompt"] for r in chunk]
+        if engine == "hf":
+            completions = sample_hf(model, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
+                                    s.top_p, s.min_p, s.batch_size, chat_kwargs)
+        else:
+            completions = sample_vllm(path, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
+                                      s.top_p, s.min_p, s.seed, args.adapter, chat_kwargs, engine=llm)
+        for row, samples in zip(chunk, completions, strict=True):
+            verdicts = [verifier.check(c.text, row["answer"]).verdict for c in samples]
+            record = problem_record(row, verdicts, [c.length for c in samples], [not c.finished for c in samples])
+            run_files.append_line(out, record)
+        logger.info("%d / %d problems sampled (%.0f s)", first + len(chunk), len(todo), time.time() - start)
     verifier.close()
 
     # 4. what the file now says
@@ -252,8 +288,16 @@ def filter_main(argv: list[str] | None = None) -> dict:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
 
+    try:
+        if not Path(args.pass_rates).is_file():
+            raise ValueError(f"--pass_rates {args.pass_rates}: no such file")
+        run_files.refuse_same_file(args.output, {"--pass_rates": args.pass_rates}, "--output")
+        found = read_records(Path(args.pass_rates))
+    except (ValueError, OSError) as exc:  # RunFileError included
+        logger.error("%s", exc)
+        raise SystemExit(2) from exc
     records, seen = [], set()
-    for r in read_records(Path(args.pass_rates)):
+    for r in found:
         if r["id"] not in seen:  # a problem sampled twice (two runs into one file): its first estimate
             seen.add(r["id"])
             records.append(r)
@@ -264,13 +308,17 @@ def filter_main(argv: list[str] | None = None) -> dict:
               "too_easy": sum(p is not None and p > hi for p in rates),
               "unjudged": sum(p is None for p in rates)}
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w") as f:
-        for r in kept:
-            row = {"problem": r["problem"], "answer": r["answer"], "pass_rate": r["pass_rate"], "source_id": r["id"]}
-            if r.get("solution"):
-                row["solution"] = r["solution"]
-            f.write(json.dumps(row) + "\n")
+    lines = []
+    for r in kept:
+        row = {"problem": r["problem"], "answer": r["answer"], "pass_rate": r["pass_rate"], "source_id": r["id"]}
+        if r.get("solution"):
+            row["solution"] = r["solution"]
+        lines.append(json.dumps(row) + "\n")
+    try:
+        run_files.write_atomic(out, "".join(lines))
+    except run_files.RunFileError as exc:
+        logger.error("%s", exc)
+        raise SystemExit(2) from exc
     logger.info("%s: kept %d of %d problems with pass rate in [%g, %g]; dropped %d below (too hard), %d above "
                 "(too easy), %d unjudged -> %s", args.pass_rates, counts["kept"], counts["problems"], lo, hi,
                 counts["too_hard"], counts["too_easy"], counts["unjudged"], out)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from transformers import set_seed
 
+from lead_lite import run_files
 from lead_lite.config import (ConfigError, SamplingArguments, parse_with_preset, resolve_engine, resolve_sampling,
                               save_resolved)
 from lead_lite.metrics import Judged, at_budget, summarize
@@ -217,7 +218,11 @@ def main(argv: list[str] | None = None) -> dict | str:
 
     # 1. run directory and resolved configuration
     out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:  # never into a training run; an earlier evaluation's files are replaced
+        lock = run_files.claim_run_dir(out, "eval", overwrite=run_files.run_kind(out) == "eval")
+    except run_files.RunFileError as exc:
+        logger.error("%s", exc)
+        raise SystemExit(2) from exc
     engine = resolve_engine(s.engine)
     save_resolved(out / "resolved_config.yaml", args, s, verifier_args, model_args)
 
@@ -269,9 +274,10 @@ def main(argv: list[str] | None = None) -> dict | str:
                      "max_new_tokens": s.max_new_tokens, "seed": s.seed},
         "benchmarks": summaries,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    run_files.write_json(out / "summary.json", summary)
     title = f"{Path(model_args.model_name_or_path).name}" + (f" + {Path(args.adapter).name}" if args.adapter else "")
     write_curve(out, curves, f"{title}: pass@1 at each token budget (k={s.k})")
+    lock.release()
     logger.info("samples.jsonl, summary.json, budget_curve.csv and budget_curve.png written to %s", out)
     return summary
 

@@ -28,15 +28,17 @@ at ``max_seq_length`` tokens.
 
 Writes to --output_dir: the LoRA adapter, resolved_config.yaml, metrics.jsonl and summary.json
 (steps, rows, final training loss, the adapter it started from and checksums of its weights).
+The run directory and checkpoints follow lead_lite.train: ``--resume_from_checkpoint last``
+continues from the newest complete checkpoint, ``--overwrite_output_dir true`` reuses a directory.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
 
+from lead_lite import checkpoints, run_files
 from lead_lite.config import ConfigError, RunConfig, resolve, save_resolved
 from lead_lite.models.loading import adapter_digest, load_policy
 from lead_lite.tasks.registry import TASKS
@@ -50,18 +52,29 @@ def run(config: RunConfig) -> dict:
     """Fine-tune once with a resolved configuration; returns the summary (also written to summary.json)."""
     model_args, data, training = config.model, config.data, config.training
 
-    # 1. seed and run directory
+    # 1. data: problem + worked solution (before the run directory and the model: bad data fails fast)
+    task = TASKS[config.task](MathVerifier(timeout_s=config.verifier.verifier_timeout_s))
+    rows = task.sft_rows(data, seed=training.seed)
+    task.close()
+
+    # 2. seed and run directory (one run's: claimed, locked while it trains)
     from transformers import set_seed  # after resolve(): unsloth, when in use, is imported before transformers
 
     set_seed(training.seed)
     out = Path(training.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    lock = run_files.claim_for_training(out, "sft", training, model_args.overwrite_output_dir)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
+    try:
+        summary = _fine_tune(config, rows, out)
+    finally:
+        if lock is not None:
+            lock.release()
+    return summary
 
-    # 2. data: problem + worked solution (before the model: bad data fails fast)
-    task = TASKS[config.task](MathVerifier(timeout_s=config.verifier.verifier_timeout_s))
-    rows = task.sft_rows(data, seed=training.seed)
-    task.close()
+
+def _fine_tune(config: RunConfig, rows: list[dict], out: Path) -> dict:
+    """Steps 3 and 4 of :func:`run`: the policy, the trainer, training and saving."""
+    model_args, data, training = config.model, config.data, config.training
 
     # 3. model (fresh LoRA, or the init_adapter trained further), tokenizer, backend
     model, tokenizer, peft_config, backend = load_policy(model_args, training)
@@ -69,15 +82,15 @@ def run(config: RunConfig) -> dict:
     logger.info("sft: %d worked solutions from %s; backend %s", len(rows), data.dataset or "generated arithmetic",
                 backend)
 
-    # 4. trainer, train, save
+    # 4. trainer, train (or resume), save
     trainer = build_sft_trainer(config, model, tokenizer, peft_config, rows)
     start = adapter_digest(trainer.model)  # the LoRA weights training starts from
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=checkpoints.resume_path(training.resume_from_checkpoint, out))
     trainer.save_model(str(out))
     summary = {"method": "SFT", "backend": backend, "steps": trainer.state.global_step, "rows": len(rows),
                "train_loss": result.training_loss, "init_adapter": model_args.init_adapter,
                "start_adapter_digest": start, "adapter_digest": adapter_digest(out)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    run_files.write_json(out / "summary.json", summary)
     logger.info("sft: %d steps, training loss %.3f; adapter written to %s", summary["steps"], result.training_loss, out)
     return summary
 

@@ -18,24 +18,25 @@ list runs each stage in order into output_dir/stage-N (:func:`run_curriculum`).
 
 ``main`` only parses the command line (:func:`lead_lite.config.resolve`); :func:`run` does the
 work for one resolved configuration.
+An output_dir is one run's (:mod:`lead_lite.run_files`): one holding another run's files is
+refused unless the run resumes (--resume_from_checkpoint last) or --overwrite_output_dir true.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
 
 import torch
 
-from lead_lite import sft
+from lead_lite import checkpoints, run_files, sft
 from lead_lite.config import ConfigError, RunConfig, method_name, resolve, save_resolved
 from lead_lite.memory_plan import dry_run
 from lead_lite.models.loading import TINY, adapter_digest, load_policy, save_merged
 from lead_lite.models.sampling import evaluate_greedy
 from lead_lite.tasks.registry import TASKS
-from lead_lite.training import build_trainer, resume_checkpoint
+from lead_lite.training import build_trainer
 from lead_lite.verifier import MathVerifier
 
 logger = logging.getLogger("lead_lite.train")
@@ -69,27 +70,39 @@ def run(config: RunConfig) -> dict:
     if code is not None:
         raise SystemExit(code)
 
-    # 1. seed and run directory
-    from transformers import set_seed  # after resolve(): unsloth, when in use, is imported before transformers
-
-    set_seed(training.seed)
-    out = Path(training.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
-
-    # 2. task and data (before the model: bad data fails fast)
+    # 1. task and data (before the run directory and the model: bad data fails fast, writes nothing)
     task = TASKS[config.task](MathVerifier(timeout_s=config.verifier.verifier_timeout_s),
                               answer_before_think_end=lead.answer_before_think_end)
     train_rows, eval_rows = task.rows(data, seed=training.seed)
     logger.info("data: %d training prompts, %d held-out (task %s)", len(train_rows), len(eval_rows), task.NAME)
 
+    # 2. seed and run directory (one run's: claimed, locked while it trains)
+    from transformers import set_seed  # after resolve(): unsloth, when in use, is imported before transformers
+
+    set_seed(training.seed)
+    out = Path(training.output_dir)
+    lock = run_files.claim_for_training(out, "train", training, model_args.overwrite_output_dir)
+    training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
+    try:
+        summary = _train(config, task, train_rows, eval_rows, out)
+    finally:
+        task.close()
+        if lock is not None:
+            lock.release()
+    logger.info("adapter, metrics.jsonl and summary.json written to %s", out)
+    return summary
+
+
+def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict], out: Path) -> dict:
+    """Steps 3 and 4 of :func:`run`: the policy, the trainer, training and the before / after evaluation."""
+    model_args, lead, data, training = config.model, config.lead, config.data, config.training
+
     # 3. model, tokenizer, backend
     model, tokenizer, peft_config, backend = load_policy(model_args, training)
     logger.info("method: %s; backend: %s", method_name(lead), backend)
     if training.should_save:  # one writer under a multi-process launch
-        save_resolved(out / "resolved_config.yaml", *config.groups())
-        with (out / "resolved_config.yaml").open("a") as f:
-            f.write(f"backend_in_use: {backend}\nmethod_name: {method_name(lead)}\n")
+        save_resolved(out / "resolved_config.yaml", *config.groups(),
+                      extra={"backend_in_use": backend, "method_name": method_name(lead)})
 
     # 4. trainer, evaluate, train, save, evaluate
     trainer = build_trainer(config, model, tokenizer, peft_config, task, train_rows)
@@ -97,7 +110,7 @@ def run(config: RunConfig) -> dict:
     chat = training.chat_template_kwargs
     before = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget, chat) if eval_rows else {}
     start = adapter_digest(trainer.model)  # the LoRA weights training starts from
-    trainer.train(resume_from_checkpoint=resume_checkpoint(training.resume_from_checkpoint, out))
+    trainer.train(resume_from_checkpoint=checkpoints.resume_path(training.resume_from_checkpoint, out))
     trainer.save_model(str(out))
     after = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget, chat) if eval_rows else {}
     if model_args.save_merged_16bit and training.should_save:
@@ -107,8 +120,7 @@ def run(config: RunConfig) -> dict:
                "start_adapter_digest": start}
     if training.should_save:  # the main process saved the adapter; the others have no file to read
         summary["adapter_digest"] = adapter_digest(out)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    task.close()
+        run_files.write_json(out / "summary.json", summary)
     if eval_rows:
         logger.info(
             "summary (%d held-out problems, greedy, %d tokens): accuracy %.1f%% -> %.1f%%, "
@@ -116,7 +128,6 @@ def run(config: RunConfig) -> dict:
             len(eval_rows), budget, 100 * before["accuracy"], 100 * after["accuracy"],
             before["mean_length"], after["mean_length"],
         )
-    logger.info("adapter, metrics.jsonl and summary.json written to %s", out)
     return summary
 
 
@@ -167,7 +178,7 @@ def run_curriculum(stages: list[RunConfig]) -> list[dict]:
             "start_adapter_digest": summary["start_adapter_digest"], "adapter_digest": summary.get("adapter_digest"),
             "steps": summary["steps"], "summary": summary,
         })
-        (parent / "curriculum.json").write_text(json.dumps(records, indent=2))
+        run_files.write_json(parent / "curriculum.json", records)
     logger.info("curriculum: %d stages done; records in %s", len(records), parent / "curriculum.json")
     return records
 

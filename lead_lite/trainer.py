@@ -16,8 +16,8 @@ running:
   ``completion_mask`` and ``num_items_in_batch`` is recounted, so, as in the official trainer's
   ``rejection_sample``, their tokens count neither in the loss nor in its normaliser
   (loss types in :data:`lead_lite.config.GROUP_REMOVAL_LOSS_TYPES`).
-- ``_save_checkpoint``: after the Trainer has written a checkpoint, mark it complete
-  (:mod:`lead_lite.checkpoints`) once every process is done, and only then rotate older
+- ``_save_checkpoint`` (:class:`MarkedCheckpoints`): after the Trainer has
+  written a checkpoint, mark it complete once every process is done, and only then rotate older
   checkpoints away; ``--resume_from_checkpoint last`` resumes from the newest marked one, so a run
   killed while saving never resumes from a partial checkpoint.
 
@@ -47,7 +47,35 @@ from lead_lite.official import REPETITION
 from lead_lite.rewards import ACCURACY, FORMAT
 
 
-class LeadMixin:
+class MarkedCheckpoints:
+    """Trainer mixin: overrides ``_save_checkpoint`` only (transformers 5.17), calling ``super()``.
+
+    After the Trainer has written a checkpoint, it is marked complete (:func:`lead_lite.checkpoints.mark_complete`)
+    once every process is done, and only then are older checkpoints rotated away, so a kill at
+    any moment leaves at least one checkpoint that ``--resume_from_checkpoint last`` can load.
+    """
+
+    def _save_checkpoint(self, model, trial):
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
+
+        run_dir = self._get_output_dir(trial=trial)
+        folder = os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        if self.args.should_save:
+            checkpoints.unmark(folder)  # a directory being rewritten is not complete
+        limit = self.args.save_total_limit
+        self.args.save_total_limit = None  # rotate only once the new checkpoint is marked complete
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self.args.save_total_limit = limit
+        self.accelerator.wait_for_everyone()  # every process has written its files
+        if self.args.should_save:
+            checkpoints.mark_complete(folder, self.state.global_step)
+            rotate_checkpoints(output_dir=run_dir, save_total_limit=limit,
+                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
+
+
+class LeadMixin(MarkedCheckpoints):
     """The overrides; mixed in front of a ``GRPOTrainer`` class by :func:`lead_trainer_class`."""
 
     def __init__(self, *args, lead: LeadArguments | None = None, **kwargs):
@@ -125,25 +153,6 @@ class LeadMixin:
             logged.pop()
         logged.extend(scores.advantages.tolist())
         self._logs["rewards"]["lead_reward"].extend(scores.rewards.tolist())
-
-    def _save_checkpoint(self, model, trial):
-        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
-
-        run_dir = self._get_output_dir(trial=trial)
-        folder = os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
-        if self.args.should_save:
-            checkpoints.unmark(folder)  # a directory being rewritten is not complete
-        limit = self.args.save_total_limit
-        self.args.save_total_limit = None  # rotate only once the new checkpoint is marked complete
-        try:
-            super()._save_checkpoint(model, trial)
-        finally:
-            self.args.save_total_limit = limit
-        self.accelerator.wait_for_everyone()  # every process has written its files
-        if self.args.should_save:
-            checkpoints.mark_complete(folder, self.state.global_step)
-            rotate_checkpoints(output_dir=run_dir, save_total_limit=limit,
-                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
 
 
 class LeadScores(NamedTuple):

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 from pathlib import Path
 
-from lead_lite import checkpoints
 from lead_lite.config import RunConfig
 from lead_lite.console_log import ConsoleLine, QuietLog
 from lead_lite.run_log import JsonlMetrics
 from lead_lite.tasks.base import Task, format_prompt
-from lead_lite.trainer import lead_trainer_class
+from lead_lite.trainer import MarkedCheckpoints, lead_trainer_class
 
-logger = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -108,27 +105,12 @@ def sft_dataset(rows: list[dict], tokenizer, chat_template_kwargs: dict | None =
 
 
 def build_sft_trainer(config: RunConfig, model, tokenizer, peft_config, rows: list[dict], callbacks: tuple = ()):
-    """TRL's ``SFTTrainer`` on prompt-completion ``rows`` (loss on the completion only)."""
+    """TRL's ``SFTTrainer`` on prompt-completion ``rows`` (loss on the completion only), its checkpoints
+    marked complete as the GRPO trainer's are (:class:`lead_lite.trainer.MarkedCheckpoints`)."""
     from trl import SFTTrainer
 
-    return SFTTrainer(model=model, args=sft_config(config),
+    marked = type("SFTTrainer", (MarkedCheckpoints, SFTTrainer), {})  # resumable checkpoints
+    return marked(model=model, args=sft_config(config),
                       train_dataset=sft_dataset(rows, tokenizer, config.training.chat_template_kwargs),
                       processing_class=tokenizer, peft_config=peft_config,
                       callbacks=[metrics_callback(config.training.output_dir), *callbacks])
-
-
-def resume_checkpoint(value, output_dir):
-    """TrainingArguments' resume_from_checkpoint: a path, or 'last' / 'true' for the newest complete
-    checkpoint in output_dir (partial ones, left by a kill while saving, are skipped with a warning)."""
-    if value is None or str(value).lower() in ("", "false", "none"):
-        return None
-    if str(value).lower() in ("last", "true"):
-        found = checkpoints.last_complete(output_dir)
-        if found is None:
-            raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
-        logger.info("resuming from %s", found)
-        return str(found)
-    reason = checkpoints.incomplete_reason(value)
-    if reason is not None:
-        logger.warning("resuming from %s, which may be incomplete: %s", value, reason)
-    return value

@@ -17,6 +17,10 @@ from lead_lite.tasks import arithmetic
 from lead_lite.train import main as train_main
 
 BAD = {2: "a missing problem", 5: "a missing answer", 7: "an unparsable answer"}  # index -> reason
+# Completion budget of both the pass rates and training: the tiny preset's. The warm-started tiny
+# model writes 30-50 tokens before its answer, so a shorter training budget cuts most completions
+# before their answer, every group is all wrong, and a GRPO step has no gradient.
+BUDGET = 64
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +52,7 @@ def test_bad_rows_pass_rates_band_and_two_stage_curriculum(tiny_path, tmp_path, 
     problems, pass_rates, band = tmp_path / "problems.jsonl", tmp_path / "pass_rates.jsonl", tmp_path / "band.jsonl"
     good = write_problems(problems)
     difficulty = ["difficulty", "--data", str(problems), "--k", "4", "--output", str(pass_rates),
-                  "--max_new_tokens", "48", "--chunk_size", "4"]
+                  "--max_new_tokens", str(BUDGET), "--chunk_size", "4"]
 
     # 1. pass rates: bad rows reported with their reason and index, and never sampled
     with caplog.at_level("WARNING"):
@@ -78,13 +82,18 @@ def test_bad_rows_pass_rates_band_and_two_stage_curriculum(tiny_path, tmp_path, 
     assert [k["source_id"] for k in kept] == [r["id"] for r in expected]
     assert counts["too_hard"] + counts["too_easy"] + counts["kept"] == len(resumed)
 
-    # 4. two GRPO stages: the cleaned problems, then the band; stage 2 starts from stage 1's adapter
+    # 4. two GRPO stages: the cleaned problems, then the band; stage 2 starts from stage 1's adapter.
+    # Training completions get the budget the pass rates were measured with, and stage 2's one step
+    # holds every band problem with 8 completions each, so it has groups with reward spread (with
+    # pass rates >= 0.25, all 8 completions of a problem agree with probability <= 0.1 per problem).
     run = tmp_path / "run"
     cfg = tmp_path / "curriculum.yaml"
     cfg.write_text(yaml.safe_dump({
         "model": "tiny", "output_dir": str(run), "eval_size": 0, "save_strategy": "no", "logging_steps": 1,
-        "per_device_train_batch_size": 8, "num_generations": 4, "max_completion_length": 32,
-        "stages": [{"dataset": str(problems), "max_steps": 2}, {"dataset": str(band), "max_steps": 1}],
+        "per_device_train_batch_size": 8, "num_generations": 4, "max_completion_length": BUDGET,
+        "stages": [{"dataset": str(problems), "max_steps": 2},
+                   {"dataset": str(band), "max_steps": 1, "num_generations": 8,
+                    "per_device_train_batch_size": 8 * len(kept)}],
     }))
     caplog.clear()
     with caplog.at_level("WARNING"):

@@ -9,7 +9,7 @@ import torch
 from lead_lite import advantages as adv
 from lead_lite.config import LeadArguments
 from lead_lite.run_log import read_metrics
-from lead_lite.trainer import lead_batch, lead_trainer_class
+from lead_lite.trainer import lead_batch
 
 
 def _lora_state(model):
