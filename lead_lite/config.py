@@ -20,7 +20,9 @@ import yaml
 from lead_lite import advantages as adv
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PRESET_DIR = REPO_ROOT / "configs" / "models"
+_BUNDLED_CONFIGS = Path(__file__).resolve().parent / "configs"  # where an installed wheel carries configs/
+CONFIG_DIR = _BUNDLED_CONFIGS if _BUNDLED_CONFIGS.is_dir() else REPO_ROOT / "configs"  # else a checkout's
+PRESET_DIR = CONFIG_DIR / "models"
 TASKS = ("arithmetic", "countdown")  # generated tasks; countdown has its own recipe
 BAD_ROWS = ("skip", "error")  # what a malformed dataset row does (DataArguments.bad_rows)
 

@@ -418,6 +418,9 @@ def main(argv: list[str] | None = None):
 
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"difficulty": difficulty.main, "filter": difficulty.filter_main}
+    if argv[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(__doc__ + "\nEach command's flags: python -m lead_lite.data COMMAND --help\n")
+        return None
     if not argv or argv[0] not in commands:
         raise SystemExit(f"usage: python -m lead_lite.data {{{','.join(commands)}}} ... (got {argv[:1]})")
     return commands[argv[0]](argv[1:])

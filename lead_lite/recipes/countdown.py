@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lead_lite.config import (
-    REPO_ROOT,
+    CONFIG_DIR,
     ConfigError,
     DataArguments,
     LeadArguments,
@@ -69,7 +69,7 @@ from lead_lite.tasks import countdown
 
 logger = logging.getLogger("lead_lite.recipes.countdown")
 
-RECIPE_DIR = REPO_ROOT / "configs" / "countdown"
+RECIPE_DIR = CONFIG_DIR / "countdown"
 STAGES = ("grpo1", "sft", "grpo2")
 REWARD_NAMES = ("accuracy", "countdown_graded", "format")  # the order of the reward columns
 GRADED_ONLY = [0.0, 1.0, 0.0]  # reward_weights of the seed's recipe

@@ -1,0 +1,5 @@
+"""placeholder"""
+import sys
+def main(argv=None):
+    import argparse
+    argparse.ArgumentParser().parse_args(argv)
