@@ -8,6 +8,7 @@ The resolved configuration is written next to each run's output (``resolved_conf
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -294,22 +295,23 @@ def read_stages(argv: list[str]) -> list[dict] | None:
 
 
 def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = (),
-                 stage: tuple[str, dict] | None = None):
+                 stage: tuple[str, dict] | None = None, description: str | None = None):
     """Parse defaults < preset < YAML < stage < flags into (model, lead, data, training[, extras...]).
 
     ``training`` is TRL's ``GRPOConfig``. ``stage`` is (a name for messages, one entry of the
     YAML's ``stages:`` list without its ``method``), layered over the file's top-level keys; a
     file with ``stages:`` is only read with one. The prompt format's chat-template switches are
-    merged into ``training.chat_template_kwargs``. Raises :class:`ConfigError` naming the bad
-    key or field.
+    merged into ``training.chat_template_kwargs``. ``description`` heads ``--help`` (the entry
+    point's docstring). Raises :class:`ConfigError` naming the bad key or field.
     """
+
     from trl import GRPOConfig, TrlParser
 
     from lead_lite.prompts import merged_chat_template_kwargs
 
     argv = list(sys.argv[1:] if argv is None else argv)
     dataclass_types = (ModelArguments, LeadArguments, DataArguments, GRPOConfig, *extra_dataclasses)
-    parser = TrlParser(dataclass_types)
+    parser = TrlParser(dataclass_types, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     known = {a.dest for a in parser._actions}
 
     config_file = _pop_flag(argv, "--config")

@@ -13,7 +13,12 @@ components switch on and off with --length_reward / --explicit_penalty / --diffi
 
 Writes to --output_dir: resolved_config.yaml, metrics.jsonl, checkpoints, the LoRA adapter and
 summary.json (held-out accuracy and mean completion length before and after training, and
-checksums of the LoRA weights training started from and saved). A config with a ``stages:``
+checksums of the LoRA weights training started from and saved), report.html (the curves, the
+before / after and the configuration on one page, :mod:`lead_lite.report`), and with
+--report_to tensorboard (the presets' default) or trackio, the tracker's files: tensorboard's
+event files under --logging_dir (default OUTPUT_DIR/runs/), trackio's database in its own
+directory ($TRACKIO_DIR). --save_gguf and --push_to_hub export after training
+(:mod:`lead_lite.export`). A config with a ``stages:``
 list runs each stage in order into output_dir/stage-N (:mod:`lead_lite.curriculum`).
 """
 
@@ -56,6 +61,8 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
 
     unsloth_backend.import_first(argv)  # before trl, so Unsloth's patches apply
     from lead_lite.config import ConfigError, method_name, parse_config, read_stages, save_resolved
+    from lead_lite.export import ExportArguments, ExportError, plan
+    from lead_lite.models import resolve_backend
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -64,14 +71,16 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
             from lead_lite import curriculum
 
             return curriculum.run(argv, stages)
-        model_args, lead, data, training = parse_config(argv, stage=stage)
-    except ConfigError as exc:
+        model_args, lead, data, training, export_args = parse_config(
+            argv, extra_dataclasses=(ExportArguments,), stage=stage, description=__doc__)
+        exports = plan(export_args, model_args, training, resolve_backend(model_args.backend))
+    except (ConfigError, ExportError) as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
 
     # 0. memory plan (--dry-run stops here; nothing has loaded)
     from lead_lite.memory_plan import dry_run
-    from lead_lite.models import TINY, resolve_backend
+    from lead_lite.models import TINY
 
     import torch
 
@@ -155,6 +164,12 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
         summary["adapter_digest"] = adapter_digest(out)
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
     verifier.close()
+    if training.should_save:  # 6. exports (GGUF, Hub upload) and the run's report, lead_lite.export / .report
+        from lead_lite.export import finish
+        from lead_lite.report import write_report
+
+        finish(exports, trainer.model, tokenizer, out)
+        report = write_report([out], out / "report.html")
     if eval_rows:
         logger.info(
             "summary (%d held-out problems, greedy, %d tokens): accuracy %.1f%% -> %.1f%%, "
@@ -163,6 +178,8 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
             before["mean_length"], after["mean_length"],
         )
     logger.info("adapter, metrics.jsonl and summary.json written to %s", out)
+    if training.should_save:
+        logger.info("report: %s", report.resolve())
     return summary
 
 
