@@ -28,6 +28,7 @@ judged sample has pass rate null and is dropped by ``filter`` (reported).
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -139,7 +140,8 @@ def parse_args(argv: list[str]):
     from lead_lite.data import ANSWER_FORMATS
     from lead_lite.prompts import PROMPT_FORMATS, merged_chat_template_kwargs
 
-    args, model_args, values = parse_with_preset(DifficultyArguments, argv, prog="python -m lead_lite.data difficulty")
+    args, model_args, values = parse_with_preset(DifficultyArguments, argv, prog="python -m lead_lite.data difficulty",
+                                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")
     args.temperature = values.get("temperature", DEFAULT_TEMPERATURE) if args.temperature is None else args.temperature
     args.max_new_tokens = args.max_new_tokens or int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
@@ -278,7 +280,8 @@ def filter_main(argv: list[str] | None = None) -> dict:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(FilterArguments, prog="python -m lead_lite.data filter")
+    parser = HfArgumentParser(FilterArguments, prog="python -m lead_lite.data filter", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     try:
         (args,) = parser.parse_args_into_dataclasses(args=argv)
         lo, hi = parse_band(args.keep)

@@ -25,7 +25,8 @@ one GRPOConfig, so the batch must still hold whole groups of num_generations). S
 at ``max_seq_length`` tokens.
 
 Writes to --output_dir: the LoRA adapter, resolved_config.yaml, metrics.jsonl and summary.json
-(steps, rows, final training loss, the adapter it started from and checksums of its weights).
+(steps, rows, final training loss, the adapter it started from and checksums of its weights), and
+with --report_to tensorboard (the presets' default) or trackio, the tracker's files.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        model_args, _, data, training = parse_config(argv, stage=stage)
+        model_args, _, data, training = parse_config(argv, stage=stage, description=__doc__)
         if model_args.dry_run:
             raise ConfigError("dry_run=True: the memory plan covers GRPO runs (python -m lead_lite.train --dry-run)")
         if data.task != "arithmetic":

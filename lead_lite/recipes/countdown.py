@@ -167,7 +167,7 @@ def stage_plan(argv: list[str]) -> list[tuple[str, list[str]]]:
 
 def resolve_stage(stage_argv: list[str]) -> tuple:
     """(model, lead, data, training, recipe) arguments of one stage, checked; raises ConfigError."""
-    configs = parse_config(stage_argv, extra_dataclasses=(CountdownArguments,))
+    configs = parse_config(stage_argv, extra_dataclasses=(CountdownArguments,), description=__doc__)
     training, cd = configs[3], configs[4]
     if cd.stage != "sft" and training.reward_weights is None:
         training.reward_weights = list(GRADED_ONLY)
