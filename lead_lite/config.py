@@ -304,7 +304,6 @@ def parse_config(argv: list[str] | None = None, extra_dataclasses: tuple = (),
     merged into ``training.chat_template_kwargs``. ``description`` heads ``--help`` (the entry
     point's docstring). Raises :class:`ConfigError` naming the bad key or field.
     """
-
     from trl import GRPOConfig, TrlParser
 
     from lead_lite.prompts import merged_chat_template_kwargs
