@@ -140,8 +140,9 @@ def parse_args(argv: list[str]):
     from lead_lite.data import ANSWER_FORMATS
     from lead_lite.prompts import PROMPT_FORMATS, merged_chat_template_kwargs
 
-    args, model_args, values = parse_with_preset(DifficultyArguments, argv, prog="python -m lead_lite.data difficulty",
-                                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    args, model_args, values = parse_with_preset(
+        DifficultyArguments, argv, prog="python -m lead_lite.data difficulty", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")
     args.temperature = values.get("temperature", DEFAULT_TEMPERATURE) if args.temperature is None else args.temperature
     args.max_new_tokens = args.max_new_tokens or int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
