@@ -36,7 +36,9 @@ from lead_lite.tasks.registry import TASKS
 from lead_lite.run_files import write_atomic
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PRESET_DIR = REPO_ROOT / "configs" / "models"
+_BUNDLED_CONFIGS = Path(__file__).resolve().parent / "configs"  # where an installed wheel carries configs/
+CONFIG_DIR = _BUNDLED_CONFIGS if _BUNDLED_CONFIGS.is_dir() else REPO_ROOT / "configs"  # else a checkout's
+PRESET_DIR = CONFIG_DIR / "models"
 BAD_ROWS = ("skip", "error")  # what a malformed dataset row does (DataArguments.bad_rows)
 BACKENDS = ("auto", "unsloth", "trl")
 ENGINES = ("auto", "hf", "vllm")  # generation engines of evaluation and difficulty estimation
@@ -407,12 +409,14 @@ class RunConfig:
         return (self.model, self.lead, self.data, self.verifier, self.training, *self.extra)
 
 
-def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_dataclasses: tuple) -> tuple:
+def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_dataclasses: tuple,
+           description: str | None = None) -> tuple:
     """The dataclasses from defaults < ``layers`` (in order) < ``argv``, checked."""
     from trl import GRPOConfig, TrlParser
 
     parser = TrlParser((ModelArguments, LeadArguments, DataArguments, VerifierArguments, GRPOConfig,
-                        *extra_dataclasses))
+                        *extra_dataclasses), description=description,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     known = {a.dest for a in parser._actions}
     import torch
 
@@ -496,7 +500,7 @@ def stage_names(stages: list[dict]) -> list[str]:
 
 
 def resolve(argv: list[str], extra_dataclasses: tuple = (), config_file: str | None = None,
-            allow_stages: bool = False) -> list[RunConfig]:
+            allow_stages: bool = False, description: str | None = None) -> list[RunConfig]:
     """Resolve a command line into run configurations: one, or one per curriculum stage.
 
     Layers, lowest first: defaults < the ``--model`` preset < ``--config`` (or ``config_file``)
@@ -504,7 +508,8 @@ def resolve(argv: list[str], extra_dataclasses: tuple = (), config_file: str | N
     :class:`RunConfig` per stage: stage N writes to ``output_dir/stage-N`` and starts from the
     previous stage's adapter (the first from ``init_adapter``, when set). Every stage is resolved
     and checked here, before anything trains. Only ``lead_lite.train`` runs stages
-    (``allow_stages``); other commands refuse such a file.
+    (``allow_stages``); other commands refuse such a file. ``description`` heads ``--help`` (the
+    entry point's docstring).
 
     Raises:
         ConfigError: naming the bad key, field or file.
@@ -526,7 +531,7 @@ def resolve(argv: list[str], extra_dataclasses: tuple = (), config_file: str | N
         raise ConfigError(f"backend={backend!r}: must be one of {', '.join(BACKENDS)}")
     _import_backend(backend)
     if stages is None:
-        return [_run_config(_parse(argv, layers, model, extra_dataclasses))]
+        return [_run_config(_parse(argv, layers, model, extra_dataclasses, description))]
     stages = _check_stages(stages, config_file)
     placed, rest = split_flags(argv, "--output_dir", "--init_adapter")
     names = stage_names(stages)
@@ -542,7 +547,8 @@ def resolve(argv: list[str], extra_dataclasses: tuple = (), config_file: str | N
             values["init_adapter"] = configs[-1].training.output_dir
         elif placed["init_adapter"] is not None:
             values["init_adapter"] = placed["init_adapter"]
-        config = _run_config(_parse(rest, [*layers, (f"{config_file}: {name}", values)], model, extra_dataclasses))
+        config = _run_config(_parse(rest, [*layers, (f"{config_file}: {name}", values)], model, extra_dataclasses,
+                                    description))
         config.stage, config.method = name, stage.get("method", "grpo")
         configs.append(config)
     return configs

@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None):
     """Run ``difficulty`` or ``filter`` with the rest of the command line."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["-h"], ["--help"]):
-        sys.stdout.write(f"usage: python -m lead_lite.data {{{','.join(COMMANDS)}}} ... (each takes --help)\n")
-        raise SystemExit(0)
+        sys.stdout.write(__doc__ + "\nEach command's flags: python -m lead_lite.data COMMAND --help\n")
+        return None
     if not argv or argv[0] not in COMMANDS:
         raise SystemExit(f"usage: python -m lead_lite.data {{{','.join(COMMANDS)}}} ... (got {argv[:1]})")
     return COMMANDS[argv[0]](argv[1:])

@@ -30,6 +30,7 @@ judged sample has pass rate null and is dropped by ``filter`` (reported).
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -160,7 +161,8 @@ def parse_args(argv: list[str]):
     """(DifficultyArguments, SamplingArguments, VerifierArguments, ModelArguments, DataArguments,
     chat-template switches), preset values filled in; invalid values fail."""
     args, sampling, verifier, model_args, values = parse_with_preset(
-        (DifficultyArguments, SamplingArguments), argv, prog="python -m lead_lite.data difficulty")
+        (DifficultyArguments, SamplingArguments), argv, prog="python -m lead_lite.data difficulty", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     chat_kwargs = resolve_sampling(sampling, values, temperature=values.get("temperature", DEFAULT_TEMPERATURE),
                                    top_p=DEFAULT_TOP_P, greedy_ok=False)
 
@@ -280,7 +282,8 @@ def filter_main(argv: list[str] | None = None) -> dict:
     """Keep the problems whose pass rate lies in the band; returns the counts (also logged)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(FilterArguments, prog="python -m lead_lite.data filter")
+    parser = HfArgumentParser(FilterArguments, prog="python -m lead_lite.data filter", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     try:
         (args,) = parser.parse_args_into_dataclasses(args=argv)
         lo, hi = parse_band(args.keep)

@@ -82,7 +82,30 @@ def parse_args(argv: list[str]):
     args, sampling, verifier, model_args, values = parse_with_preset(
         (EvalArguments, SamplingArguments), argv, prog="python -m lead_lite.eval",
         description="Evaluate a model on math benchmarks (sampling defaults: temperature 0.6, top-p 0.95). "
-        "To compare finished runs: python -m lead_lite.eval compare RUN_DIR [RUN_DIR ...] [--output FILE]")
+        "To compare finished runs: python -m lead_lite.eval compare RUN_DIR [RUN_DIR ...] [--output FILE]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""\
+writes to --output_dir:
+  samples.jsonl        one judged completion per line: benchmark, problem, gold, completion, extracted
+                       answer, verdict (correct / wrong / no answer / unjudgeable), length, truncated
+  summary.json         per benchmark: the metrics below, mean length of all / correct / incorrect
+                       completions, truncated, no-answer and unjudgeable rates; the sampling settings
+  budget_curve.csv     pass@1, cons@k, no-answer and truncated rates, mean length at each --budgets
+  budget_curve.png     pass@1 against the token budget
+  resolved_config.yaml the flags and preset values used
+
+metrics (k samples per problem, each judged by the training reward's checker; lead_lite.metrics):
+  pass@1        the share of a problem's k samples that are correct, averaged over problems:
+                the expected accuracy of a single sample
+  cons@k        the share of problems whose majority answer (the answer most of the k samples
+                agree on; samples without an answer abstain) is correct
+  pass@k        the chance that at least one of k samples is correct, by the unbiased estimator
+                1 - C(n-c, k) / C(n, k) of Chen et al. (2021), for each k in --pass_k
+  budget curve  the same samples cut at each token budget and judged again: the accuracy had
+                generation stopped there (GRPO-LEAD, Figure 3); no new generation
+An unjudgeable sample (the gold answer does not parse, or the check timed out) never counts as
+correct. python -m lead_lite.report OUTPUT_DIR draws the table and the curve on one page.""")
+
     chat_kwargs = resolve_sampling(sampling, values, temperature=TEMPERATURE, top_p=TOP_P)
     if args.budgets is None:
         n = sampling.max_new_tokens

@@ -27,7 +27,8 @@ one GRPOConfig, so the batch must still hold whole groups of num_generations). S
 at ``max_seq_length`` tokens.
 
 Writes to --output_dir: the LoRA adapter, resolved_config.yaml, metrics.jsonl and summary.json
-(steps, rows, final training loss, the adapter it started from and checksums of its weights).
+(steps, rows, final training loss, the adapter it started from and checksums of its weights), and
+with --report_to tensorboard (the presets' default) or trackio, the tracker's files.
 The run directory and checkpoints follow lead_lite.train: ``--resume_from_checkpoint last``
 continues from the newest complete checkpoint, ``--overwrite_output_dir true`` reuses a directory.
 """
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        (config,) = resolve(argv)
+        (config,) = resolve(argv, description=__doc__)
         check_sft(config)
     except (ConfigError, ValueError) as exc:
         logger.error("invalid configuration: %s", exc)

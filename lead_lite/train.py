@@ -13,8 +13,13 @@ components switch on and off with --length_reward / --explicit_penalty / --diffi
 
 Writes to --output_dir: resolved_config.yaml, metrics.jsonl, checkpoints, the LoRA adapter and
 summary.json (held-out accuracy and mean completion length before and after training, and
-checksums of the LoRA weights training started from and saved). A config with a ``stages:``
-list runs each stage in order into output_dir/stage-N (:func:`run_curriculum`).
+checksums of the LoRA weights training started from and saved), report.html (the curves, the
+before / after and the configuration on one page, :mod:`lead_lite.report`), and with
+--report_to tensorboard (the presets' default) or trackio, the tracker's files: tensorboard's
+event files under --logging_dir (default OUTPUT_DIR/runs/), trackio's database in its own
+directory ($TRACKIO_DIR). --save_gguf and --push_to_hub export after training
+(:mod:`lead_lite.export`). A config with a ``stages:`` list runs each stage in order into
+output_dir/stage-N (:func:`run_curriculum`).
 
 ``main`` only parses the command line (:func:`lead_lite.config.resolve`); :func:`run` does the
 work for one resolved configuration.
@@ -30,16 +35,19 @@ from pathlib import Path
 
 import torch
 
-from lead_lite import checkpoints, run_files, sft
+from lead_lite import checkpoints, export, run_files, sft
 from lead_lite.config import ConfigError, RunConfig, method_name, resolve, save_resolved
 from lead_lite.memory_plan import dry_run
 from lead_lite.models.loading import TINY, adapter_digest, load_policy, save_merged
 from lead_lite.models.sampling import evaluate_greedy
+from lead_lite.report import write_report
 from lead_lite.tasks.registry import TASKS
 from lead_lite.training import build_trainer
 from lead_lite.verifier import MathVerifier
 
 logger = logging.getLogger("lead_lite.train")
+
+REPORT_FILE = "report.html"
 
 
 def plan_memory(config: RunConfig) -> int | None:
@@ -65,7 +73,11 @@ def run(config: RunConfig) -> dict:
     """Train once with a resolved configuration; returns the summary (also written to summary.json)."""
     model_args, lead, data, training = config.model, config.lead, config.data, config.training
 
-    # 0. memory plan (--dry-run stops here; nothing has loaded)
+    # 0. exports and memory plan (--dry-run stops here; nothing has loaded)
+    exports = export.plan(config.extra[0], model_args, training, model_args.backend)
+    training.push_to_hub = False  # lead_lite uploads once, after training (lead_lite.export)
+    if exports.push and exports.upload == "merged":
+        model_args.save_merged_16bit = True
     code = plan_memory(config)
     if code is not None:
         raise SystemExit(code)
@@ -84,17 +96,21 @@ def run(config: RunConfig) -> dict:
     lock = run_files.claim_for_training(out, "train", training, model_args.overwrite_output_dir)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
     try:
-        summary = _train(config, task, train_rows, eval_rows, out)
+        summary = _train(config, task, train_rows, eval_rows, out, exports)
     finally:
         task.close()
         if lock is not None:
             lock.release()
     logger.info("adapter, metrics.jsonl and summary.json written to %s", out)
+    if training.should_save:
+        logger.info("report: %s", (out / REPORT_FILE).resolve())
     return summary
 
 
-def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict], out: Path) -> dict:
-    """Steps 3 and 4 of :func:`run`: the policy, the trainer, training and the before / after evaluation."""
+def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict], out: Path,
+           exports: export.ExportPlan) -> dict:
+    """Steps 3 to 5 of :func:`run`: the policy, the trainer, training, the before / after evaluation,
+    then the exports and the run's report."""
     model_args, lead, data, training = config.model, config.lead, config.data, config.training
 
     # 3. model, tokenizer, backend
@@ -121,6 +137,9 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
     if training.should_save:  # the main process saved the adapter; the others have no file to read
         summary["adapter_digest"] = adapter_digest(out)
         run_files.write_json(out / "summary.json", summary)
+        # 5. exports (GGUF, Hub upload) and the run's report
+        export.finish(exports, trainer.model, tokenizer, out)
+        write_report([out], out / REPORT_FILE)
     if eval_rows:
         logger.info(
             "summary (%d held-out problems, greedy, %d tokens): accuracy %.1f%% -> %.1f%%, "
@@ -188,10 +207,12 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        configs = resolve(argv, allow_stages=True)
+        configs = resolve(argv, extra_dataclasses=(export.ExportArguments,), allow_stages=True, description=__doc__)
+        for config in configs:  # the export flags are checked before anything loads
+            export.plan(config.extra[0], config.model, config.training, config.model.backend)
         if configs[0].task == "countdown":
             raise ConfigError("task=countdown: trained by its recipe, python -m lead_lite.recipes.countdown")
-    except ConfigError as exc:
+    except (ConfigError, export.ExportError) as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
     if configs[0].stage is not None:

@@ -52,7 +52,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lead_lite.config import REPO_ROOT, ConfigError, LeadArguments, ModelArguments, RunConfig, method_name, \
+from lead_lite.config import CONFIG_DIR, ConfigError, LeadArguments, ModelArguments, RunConfig, method_name, \
     resolve, save_resolved, split_flags
 from lead_lite.models.loading import adapter_digest, attach_adapter, load_policy
 from lead_lite.models.sampling import evaluate_greedy, sample_hf
@@ -62,7 +62,7 @@ from lead_lite.verifier import Verdict
 
 logger = logging.getLogger("lead_lite.recipes.countdown")
 
-RECIPE_DIR = REPO_ROOT / "configs" / "countdown"
+RECIPE_DIR = CONFIG_DIR / "countdown"
 STAGES = ("grpo1", "sft", "grpo2")
 ADAPTER_FILE = "adapter_model.safetensors"
 
@@ -149,7 +149,8 @@ def stage_plan(argv: list[str]) -> list[RunConfig]:
         raise ConfigError(f"--stage {stage}: {directory / (stage + '.yaml')} does not exist")
     configs = []
     for name in present if stage == "all" else [stage]:
-        (config,) = resolve(rest, extra_dataclasses=(CountdownArguments,), config_file=str(directory / f"{name}.yaml"))
+        (config,) = resolve(rest, extra_dataclasses=(CountdownArguments,), config_file=str(directory / f"{name}.yaml"),
+                             description=__doc__)
         cd = config.extra[0]
         cd.stage, cd.recipe = name, recipe
         validate(config)
