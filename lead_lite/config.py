@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import importlib.util
 import json
 import math
@@ -345,6 +346,23 @@ def check_model_path(name: str, field_name: str = "model_name_or_path") -> None:
         _bad(field_name, name, "no such directory (a local path; a hub id is org/name)")
 
 
+def check_model_name(name: str) -> None:
+    """Refuse a ``--model`` that is no preset, no local directory and no ``org/name`` hub id: a bare
+    name is most often a mistyped preset (which would otherwise be planned and loaded as a hub id).
+
+    Example:
+        >>> check_model_name("qwen3-1.7bb")
+        Traceback (most recent call last):
+        lead_lite.config.ConfigError: model='qwen3-1.7bb': not a preset of configs/models/ (did you mean qwen3-1.7b?), a local directory or an org/name hub id
+    """
+    if "/" in name or preset_path(name) is not None or Path(name).expanduser().exists():
+        return
+    presets = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    close = difflib.get_close_matches(name, presets, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"presets: {', '.join(presets)}"
+    _bad("model", name, f"not a preset of configs/models/ ({hint}), a local directory or an org/name hub id")
+
+
 def check_output_dir(path: str, field_name: str = "output_dir") -> None:
     """Refuse an output directory that is a file, lies under a file, or cannot be written.
 
@@ -536,6 +554,7 @@ def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_da
         raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
     model_args, lead, data, verifier, training = objs[:5]
     if model_args.model_name_or_path is None:
+        check_model_name(model_args.model)
         model_args.model_name_or_path = model_args.model
     if data.max_prompt_length is None:
         room = model_args.max_seq_length - (training.max_completion_length or 0)

@@ -63,6 +63,7 @@ BAD_FLAGS = [
     (["--max_prompt_length", "0"], "max_prompt_length=0"),
     (["--model", "/no/such/model"], "model_name_or_path='/no/such/model'"),
     (["--model", "./no-such-model"], "no such directory"),
+    (["--model", "qwen3-1.7bb", "--dry-run"], "did you mean qwen3-1.7b?"),
 ]
 
 
