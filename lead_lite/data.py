@@ -9,7 +9,6 @@ answer formats, cleaning) are :mod:`lead_lite.tasks.math`.
 
 from __future__ import annotations
 
-
 from lead_lite import difficulty
 from lead_lite.user_errors import entry_point
 

@@ -5,6 +5,7 @@ Almost every case fails before any model loads, so the file runs in seconds: eac
 check stderr (one line, no traceback; ``LEAD_LITE_DEBUG=1`` brings the traceback back).
 """
 
+import errno
 import json
 import logging
 import os
@@ -259,3 +260,18 @@ def test_the_command_line_shows_one_line_and_debug_shows_the_traceback(tmp_path)
                           timeout=300)
     assert loud.returncode == 1 and "Traceback" in loud.stderr and "ConfigError: num_generations=0" in loud.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_full_disk_or_a_refused_path_is_one_line(caplog):
+    from lead_lite.user_errors import entry_point
+
+    @entry_point
+    def writes(argv):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    @entry_point
+    def opens(argv):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/runs/x/summary.json")
+
+    fails(writes, [], "No space left on device", caplog)
+    fails(opens, [], "/runs/x/summary.json: Permission denied", caplog)
