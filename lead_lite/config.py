@@ -17,23 +17,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import importlib.util
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from lead_lite import advantages as adv
+from lead_lite import checkpoints
 from lead_lite.gold_answers import ANSWER_FORMATS
 from lead_lite.memory_plan import CARDS
 from lead_lite.official import OFFICIAL_CODE, REPETITION
 from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_FORMATS, merged_chat_template_kwargs
 from lead_lite.rewards import ACCURACY
+from lead_lite.tasks.arithmetic import SPLIT_SIZES
 from lead_lite.tasks.registry import TASKS
 from lead_lite.run_files import write_atomic
+from lead_lite.user_errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _BUNDLED_CONFIGS = Path(__file__).resolve().parent / "configs"  # where an installed wheel carries configs/
@@ -46,10 +51,19 @@ DEFAULT_MAX_NEW_TOKENS = 4096  # sampling commands: when neither the flag nor th
 SCALE_REWARDS = ("group", "none")  # TRL scale_rewards LEAD honours: per-group std, or none (Dr. GRPO)
 # TRL loss types whose normaliser counts only unmasked tokens, so removed groups leave it
 GROUP_REMOVAL_LOSS_TYPES = ("bnpo", "dapo", "cispo")
+MAX_SIZE = 1_000_000  # generated training problems; a million is far past any run on one GPU
+MAX_TOKENS = 1 << 20  # any token length (sequence, completion, budget)
+PROMPT_CHARS_PER_TOKEN = 4  # default max_prompt_length: the memory plan's prompt room in characters
+MIN_PROMPT_TOKENS = 256  # ... and at least this many tokens' worth
+MAX_SAMPLES = 4096  # samples per problem, sequences per generate call
+ALPHA_MAX = 5.0
+PENALTY_MIN = -100.0
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration value, key or file is invalid; the message names it."""
+
+    WHAT = "invalid configuration"
 
 
 @dataclass
@@ -208,8 +222,17 @@ class DataArguments:
         metadata={"help": "A --dataset row whose problem or answer is missing, empty or of the wrong type: "
                   "skip (report its index and reason, train on the rest) or error (stop before training)."},
     )
-    train_size: int = field(default=512, metadata={"help": "Generated training problems."})
-    eval_size: int = field(default=64, metadata={"help": "Held-out problems for the final summary (0: none)."})
+    max_prompt_length: int | None = field(
+        default=None,
+        metadata={"help": "Longest prompt (problem + instruction) in characters: a longer --dataset row is "
+                  "malformed (see bad_rows). Default: 4 x (max_seq_length - max_completion_length), the "
+                  "prompt room of the memory plan at about 4 characters per token, at least 1024 (tiny: 1024, "
+                  "24 GB presets: 2048)."},
+    )
+    train_size: int = field(default=512, metadata={"help": f"Generated training problems (at most {MAX_SIZE:,}; "
+                                                           f"arithmetic: {SPLIT_SIZES['train']:,})."})
+    eval_size: int = field(default=64, metadata={"help": "Held-out problems for the final summary (0: none; "
+                                                         f"arithmetic: at most {SPLIT_SIZES['test']})."})
     eval_max_new_tokens: int | None = field(
         default=None, metadata={"help": "Token budget of the final summary's generations (default: max_completion_length)."}
     )
@@ -259,21 +282,163 @@ def _bad(name: str, value, why: str):
     raise ConfigError(f"{name}={value!r}: {why}")
 
 
+@dataclass(frozen=True)
+class Range:
+    """Where a numeric field's value may lie: finite, between ``lo`` and ``hi`` (each end closed
+    unless ``open_lo`` / ``open_hi``), a whole number when ``integer``; ``why`` is said on failure."""
+
+    lo: float
+    hi: float = math.inf
+    open_lo: bool = False
+    open_hi: bool = False
+    integer: bool = False
+    why: str = ""
+
+    def holds(self, value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int if self.integer else (int, float)):
+            return False
+        return math.isfinite(value) and (self.lo < value if self.open_lo else self.lo <= value) and (
+            value < self.hi if self.open_hi else value <= self.hi)
+
+    def __str__(self) -> str:
+        kind = "a whole number" if self.integer else "a finite number"
+        lo, hi = _number(self.lo), _number(self.hi)
+        if self.hi == math.inf:
+            where = f"{'>' if self.open_lo else '>='} {lo}"
+        else:
+            where = f"in {'(' if self.open_lo else '['}{lo}, {hi}{')' if self.open_hi else ']'}"
+        return f"must be {kind} {where}" + (f" ({self.why})" if self.why else "")
+
+
+def _number(x: float) -> str:
+    """``1000000.0`` -> ``1000000``; ``0.05`` -> ``0.05``."""
+    return f"{int(x)}" if math.isfinite(x) and float(x).is_integer() else f"{x:g}"
+
+
+def _positive(hi: float = math.inf, why: str = "") -> Range:
+    return Range(0, hi, open_lo=True, why=why)
+
+
+def _count(lo: int = 1, hi: float = math.inf, why: str = "") -> Range:
+    return Range(lo, hi, integer=True, why=why)
+
+
+# Every numeric setting of lead_lite's groups and the GRPOConfig fields a run uses; None (unset) is allowed.
+RANGES: dict[str, Range] = {
+    # LEAD (LeadArguments)
+    "alpha": _positive(ALPHA_MAX, "R = exp(-alpha z) with z up to sqrt(G-1) standard deviations: beyond this the "
+                       "rewards of correct completions leave float range and their gradients vanish; official 0.05"),
+    "length_eps": _positive(), "adv_eps": _positive(1.0), "weight_k": _positive(1000.0),
+    "weight_A": Range(0, 100), "weight_B": Range(0, 100), "weight_rho0": Range(0, 1),
+    "penalty": Range(PENALTY_MIN, 0, why="a wrong answer earns at most nothing; below -100 it swamps every length "
+                     "difference in the group statistics"),
+    "format_failure_reward": Range(PENALTY_MIN, 1, why="never above a correct answer's reward"),
+    "length_skip_below": Range(0),
+    # model and data
+    "max_seq_length": _count(1, MAX_TOKENS), "lora_r": _count(1, 4096), "lora_alpha": _positive(),
+    "lora_dropout": Range(0, 1, open_hi=True, why="a probability"),
+    "train_size": _count(1, MAX_SIZE), "eval_size": _count(0, MAX_SIZE), "eval_max_new_tokens": _count(1, MAX_TOKENS),
+    "max_prompt_length": _count(1, MAX_TOKENS * PROMPT_CHARS_PER_TOKEN),
+    "verifier_timeout_s": _positive(3600.0),
+    # optimisation and generation (TRL's GRPOConfig)
+    "learning_rate": _positive(1.0), "num_train_epochs": _positive(), "warmup_steps": Range(0),
+    "weight_decay": Range(0), "max_grad_norm": Range(0), "beta": Range(0), "epsilon": _positive(),
+    "epsilon_high": _positive(), "per_device_train_batch_size": _count(), "gradient_accumulation_steps": _count(),
+    "num_generations": _count(2, why="GRPO needs a group of at least 2 completions"),
+    "generation_batch_size": _count(), "steps_per_generation": _count(), "num_iterations": _count(),
+    "max_completion_length": _count(1, MAX_TOKENS), "temperature": _positive(10.0, "the policy's logits are "
+                                                                                 "divided by it; 0 is not allowed"),
+    "top_p": Range(0, 1, open_lo=True), "top_k": _count(0), "min_p": Range(0, 1, open_hi=True),
+    "repetition_penalty": _positive(10.0), "logging_steps": _positive(), "save_steps": _positive(),
+    "save_total_limit": _count(0), "seed": _count(0, 2**32 - 1),
+}
+
+
+def check_ranges(values: dict) -> None:
+    """Check every field of ``values`` (name -> value) that :data:`RANGES` bounds; None passes.
+
+    ``max_steps`` is >= 1, or TRL's -1: train ``num_train_epochs`` epochs instead (0 would train
+    one step; any other negative number is refused).
+
+    Example:
+        >>> check_ranges({"alpha": 0.05, "temperature": None})
+        >>> check_ranges({"penalty": float("-inf")})
+        Traceback (most recent call last):
+        lead_lite.config.ConfigError: penalty=-inf: must be a finite number in [-100, 0] (a wrong answer earns at most nothing; below -100 it swamps every length difference in the group statistics)
+    """
+    for name, value in values.items():
+        bound = RANGES.get(name)
+        if bound is not None and value is not None and not bound.holds(value):
+            _bad(name, value, str(bound))
+    steps = values.get("max_steps")
+    if steps is not None and steps != -1 and not _count().holds(steps):
+        _bad("max_steps", steps, "must be a whole number >= 1 (or -1: train num_train_epochs epochs)")
+
+
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")  # name or org/name
+
+
+def check_model_path(name: str, field_name: str = "model_name_or_path") -> None:
+    """Refuse a model that looks like a local path (not a preset name or an ``org/name`` hub id) and
+    does not exist; a hub id is left to the loader.
+
+    Example:
+        >>> check_model_path("Qwen/Qwen3-1.7B")
+        >>> check_model_path("./no-such-model")
+        Traceback (most recent call last):
+        lead_lite.config.ConfigError: model_name_or_path='./no-such-model': no such directory (a local path; a hub id is org/name)
+    """
+    if not HUB_ID.fullmatch(name) and not Path(name).expanduser().exists():
+        _bad(field_name, name, "no such directory (a local path; a hub id is org/name)")
+
+
+def check_model_name(name: str) -> None:
+    """Refuse a ``--model`` that is no preset, no local directory and no ``org/name`` hub id: a bare
+    name is most often a mistyped preset (which would otherwise be planned and loaded as a hub id).
+
+    Example:
+        >>> check_model_name("qwen3-1.7bb")
+        Traceback (most recent call last):
+        lead_lite.config.ConfigError: model='qwen3-1.7bb': not a preset of configs/models/ (did you mean qwen3-1.7b?), a local directory or an org/name hub id
+    """
+    if "/" in name or preset_path(name) is not None or Path(name).expanduser().exists():
+        return
+    presets = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    close = difflib.get_close_matches(name, presets, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"presets: {', '.join(presets)}"
+    _bad("model", name, f"not a preset of configs/models/ ({hint}), a local directory or an org/name hub id")
+
+
+def check_output_dir(path: str, field_name: str = "output_dir") -> None:
+    """Refuse an output directory that is a file, lies under a file, or cannot be written.
+
+    Example:
+        >>> check_output_dir("/proc/version")
+        Traceback (most recent call last):
+        lead_lite.config.ConfigError: output_dir='/proc/version': is a file, not a directory
+    """
+    target = Path(path).expanduser()
+    if target.exists() and not target.is_dir():
+        _bad(field_name, path, "is a file, not a directory")
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        _bad(field_name, path, f"{existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        _bad(field_name, path, f"{existing} is not writable")
+
+
 def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArguments, verifier: VerifierArguments,
              training) -> None:
     """Reject invalid values before anything loads; each message names the field."""
     bad = _bad
-    for name in ("alpha", "length_eps", "adv_eps", "weight_k"):
-        value = getattr(lead, name)
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            bad(name, value, "must be a finite number > 0")
+    check_ranges({**vars(model_args), **vars(lead), **vars(data), **vars(training)})
     validate_verifier(verifier)
+    check_model_path(model_args.model_name_or_path)
+    modules = model_args.lora_target_modules
+    if not isinstance(modules, list) or not modules or not all(isinstance(m, str) and m for m in modules):
+        bad("lora_target_modules", modules, "must be a non-empty list of module names")
     if not 0 <= lead.weight_A <= lead.weight_B:
         bad("weight_A", lead.weight_A, f"must satisfy 0 <= weight_A <= weight_B (weight_B={lead.weight_B})")
-    if not 0 <= lead.weight_rho0 <= 1:
-        bad("weight_rho0", lead.weight_rho0, "must be in [0, 1]")
-    if not lead.penalty <= 0:
-        bad("penalty", lead.penalty, "must be <= 0 (a wrong answer may not earn more than nothing)")
     if model_args.backend not in BACKENDS:
         bad("backend", model_args.backend, f"must be one of {', '.join(BACKENDS)}")
     if model_args.load_in_4bit and model_args.load_in_8bit:
@@ -285,8 +450,6 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
             ok = False
         if not ok:
             bad("gpu_memory", model_args.gpu_memory, f"use a GiB figure or one of {sorted(CARDS)}")
-    if model_args.lora_r <= 0:
-        bad("lora_r", model_args.lora_r, "must be > 0")
     if data.task is not None and data.task not in TASKS:
         bad("task", data.task, f"must be one of: {', '.join(TASKS)}")
     if data.task == "arithmetic" and data.dataset is not None:
@@ -314,12 +477,12 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
     if model_args.init_adapter is not None and resolve_backend(model_args.backend) == "unsloth":
         bad("init_adapter", model_args.init_adapter, "is loaded with PEFT; use backend: trl (the unsloth "
             "backend attaches fresh adapters only)")
-    if data.train_size <= 0:
-        bad("train_size", data.train_size, "must be > 0")
-    if data.eval_size < 0:
-        bad("eval_size", data.eval_size, "must be >= 0")
-    if training.num_generations is None or training.num_generations < 2:
-        bad("num_generations", training.num_generations, "GRPO needs a group of at least 2 completions")
+    if resolve_task(data) == "arithmetic":
+        for name, split in (("train_size", "train"), ("eval_size", "test")):
+            if getattr(data, name) > SPLIT_SIZES[split]:
+                bad(name, getattr(data, name), f"the arithmetic task has {SPLIT_SIZES[split]} distinct {split} problems")
+    if training.num_generations is None:
+        bad("num_generations", None, "GRPO needs a group of at least 2 completions")
     if training.generation_batch_size % training.num_generations:
         bad(
             "per_device_train_batch_size",
@@ -340,9 +503,24 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
 
 
 def validate_verifier(verifier: VerifierArguments) -> None:
-    value = verifier.verifier_timeout_s
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        _bad("verifier_timeout_s", value, "must be a finite number > 0")
+    check_ranges(vars(verifier))
+
+
+def check_resume(value, output_dir: str) -> None:
+    """Refuse ``resume_from_checkpoint`` when there is nothing complete to resume: ``last`` / ``true``
+    with no complete checkpoint in ``output_dir``, or a path that is missing or partial (a kill
+    while saving leaves one; :mod:`lead_lite.checkpoints`)."""
+    if value is None or str(value).lower() in ("", "false", "none"):
+        return
+    if str(value).lower() in ("last", "true"):
+        if checkpoints.last_complete(output_dir) is None:
+            _bad("resume_from_checkpoint", value, f"no complete checkpoint in {output_dir}")
+        return
+    if not Path(value).is_dir():
+        _bad("resume_from_checkpoint", value, "no such checkpoint directory")
+    reason = checkpoints.incomplete_reason(value)
+    if reason is not None:
+        _bad("resume_from_checkpoint", value, f"is partial ({reason}); use last for the newest complete one")
 
 
 # -- reading the layers ------------------------------------------------------------------------------
@@ -415,28 +593,32 @@ def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_da
     from trl import GRPOConfig, TrlParser
 
     parser = TrlParser((ModelArguments, LeadArguments, DataArguments, VerifierArguments, GRPOConfig,
-                        *extra_dataclasses), description=description,
+                        *extra_dataclasses), exit_on_error=False, description=description,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    known = {a.dest for a in parser._actions}
+    actions = {a.dest: a for a in parser._actions}
     import torch
 
     # Without CUDA, train in fp32 on the CPU unless a preset or file says otherwise.
     merged: dict = {"model": model} if torch.cuda.is_available() else {"model": model, "bf16": False, "use_cpu": True}
     for source, values in layers:
         for key, value in values.items():
-            if key not in known:
+            if key not in actions:
                 raise ConfigError(f"{source}: unknown key {key!r}")
+            if actions[key].nargs in ("+", "*") and value is not None and not isinstance(value, list):
+                raise ConfigError(f"{source}: {key} must be a list (e.g. {key}: [{value}]), not a "
+                                  f"{type(value).__name__}")
             merged[key] = value
     parser.set_defaults_with_config(**merged)
-    try:
-        *objs, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    objs, remaining = _parse_checked(parser, argv)
     if remaining:
         raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
     model_args, lead, data, verifier, training = objs[:5]
     if model_args.model_name_or_path is None:
+        check_model_name(model_args.model)
         model_args.model_name_or_path = model_args.model
+    if data.max_prompt_length is None:
+        room = model_args.max_seq_length - (training.max_completion_length or 0)
+        data.max_prompt_length = PROMPT_CHARS_PER_TOKEN * max(room, MIN_PROMPT_TOKENS)
     validate(model_args, lead, data, verifier, training)
     task = TASKS[resolve_task(data)]
     data.task = task.NAME
@@ -448,6 +630,23 @@ def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_da
     except ValueError as exc:
         raise ConfigError(f"prompt_format={data.prompt_format!r}: {exc}") from exc
     return tuple(objs)
+
+
+def _parse_checked(parser, argv: list[str], ranges: bool = True) -> tuple[list, list[str]]:
+    """(dataclasses, remaining strings); argparse's and the dataclasses' own errors become a ConfigError.
+
+    With ``ranges``, the values are checked (:func:`check_ranges`) before the dataclasses are built,
+    so that TRL's own ``__post_init__`` never meets e.g. a group of zero completions.
+    """
+    try:
+        if ranges:
+            check_ranges(vars(parser.parse_known_args(args=argv)[0]))
+        *objs, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    except ConfigError:
+        raise
+    except (argparse.ArgumentError, ValueError, TypeError, ZeroDivisionError) as exc:  # argparse's or TRL's
+        raise ConfigError(str(exc) or type(exc).__name__) from exc
+    return objs, remaining
 
 
 def _import_backend(backend: str) -> None:
@@ -613,11 +812,12 @@ def resolve_sampling(sampling: SamplingArguments, preset: dict, temperature: flo
     def bad(name: str, why: str):
         raise ConfigError(f"--{name} {getattr(s, name)!r}: {why}")
 
-    for name in ("k", "max_new_tokens", "batch_size"):
-        if getattr(s, name) < 1:
-            bad(name, "must be >= 1")
-    if not math.isfinite(s.temperature) or s.temperature < 0 or (s.temperature == 0 and not greedy_ok):
-        bad("temperature", "must be >= 0" if greedy_ok else "must be > 0 (a pass rate needs varied samples)")
+    for name, most in (("k", MAX_SAMPLES), ("max_new_tokens", MAX_TOKENS), ("batch_size", MAX_SAMPLES)):
+        if not 1 <= getattr(s, name) <= most:
+            bad(name, f"must be in [1, {most}]")
+    if not 0 <= s.temperature <= 10 or (s.temperature == 0 and not greedy_ok):
+        bad("temperature", "must be in [0, 10]" if greedy_ok else "must be in (0, 10] (a pass rate needs varied "
+            "samples)")
     if not 0 < s.top_p <= 1:
         bad("top_p", "must be in (0, 1]")
     if not 0 <= s.min_p < 1:
@@ -656,15 +856,14 @@ def parse_with_preset(dataclass_types: tuple, argv: list[str], **parser_kwargs):
     """
     from transformers import HfArgumentParser
 
-    parser = HfArgumentParser((*dataclass_types, VerifierArguments), **parser_kwargs)
-    try:
-        *objs, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    parser = HfArgumentParser((*dataclass_types, VerifierArguments), exit_on_error=False, **parser_kwargs)
+    objs, remaining = _parse_checked(parser, argv, ranges=False)  # sampling: resolve_sampling checks it
     if remaining:
         raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
     validate_verifier(objs[-1])
     name = objs[0].model
+    if preset_path(name) is None:
+        check_model_path(name, "model")
     preset = preset_path(name)
     values = _load_yaml(preset) if preset is not None else {}
     model_keys = {f.name for f in dataclasses.fields(ModelArguments)}

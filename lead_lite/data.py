@@ -12,13 +12,15 @@ from __future__ import annotations
 import sys
 
 from lead_lite import difficulty
+from lead_lite.user_errors import entry_point
 
 COMMANDS = {"difficulty": difficulty.main, "filter": difficulty.filter_main}
 
 
-def main(argv: list[str] | None = None):
-    """Run ``difficulty`` or ``filter`` with the rest of the command line."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+@entry_point
+def main(argv: list[str]):
+    """Run ``difficulty`` or ``filter`` with the rest of the command line; a user error (a bad setting,
+    an unusable data file) ends with one line and exit code 2."""
     if argv[:1] in (["-h"], ["--help"]):
         sys.stdout.write(__doc__ + "\nEach command's flags: python -m lead_lite.data COMMAND --help\n")
         return None

@@ -32,12 +32,14 @@ from pathlib import Path
 from transformers import set_seed
 
 from lead_lite import run_files
-from lead_lite.config import (ConfigError, SamplingArguments, parse_with_preset, resolve_engine, resolve_sampling,
-                              save_resolved)
+from lead_lite.config import (ConfigError, SamplingArguments, check_output_dir, parse_with_preset, resolve_engine,
+                              resolve_sampling, save_resolved)
 from lead_lite.metrics import Judged, at_budget, summarize
 from lead_lite.models.loading import load_hf_model, load_tokenizer, model_path
 from lead_lite.models.sampling import sample_hf, sample_vllm
 from lead_lite.tasks.eval_sets import benchmark_name, load_benchmark
+from lead_lite.tasks.sources import DataError
+from lead_lite.user_errors import entry_point
 from lead_lite.verifier import MathVerifier, Verdict
 
 logger = logging.getLogger("lead_lite.eval")
@@ -129,6 +131,7 @@ def validate(args: EvalArguments, sampling: SamplingArguments) -> None:
         bad("max_problems", "must be >= 1")
     if args.adapter is not None and not (Path(args.adapter) / "adapter_config.json").is_file():
         bad("adapter", "is not a PEFT adapter directory (no adapter_config.json)")
+    check_output_dir(args.output_dir)
     args.budgets = sorted(set(args.budgets))
 
 
@@ -226,20 +229,22 @@ def log_summary(name: str, s: dict) -> None:
 
 
 # -- the evaluation --------------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> dict | str:
-    """Evaluate (returns the summary), or ``compare`` runs (returns the Markdown table)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+@entry_point
+def main(argv: list[str]) -> dict | str:
+    """Evaluate (returns the summary), or ``compare`` runs (returns the Markdown table).
+    A user error ends with one line and exit code 2 (:mod:`lead_lite.user_errors`)."""
     if argv[:1] == ["compare"]:
         return compare_main(argv[1:])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        args, sampling, verifier_args, model_args, chat_kwargs = parse_args(argv)
-    except ConfigError as exc:
-        logger.error("invalid configuration: %s", exc)
-        raise SystemExit(2) from exc
+    args, sampling, verifier_args, model_args, chat_kwargs = parse_args(argv)
     s = sampling
 
-    # 1. run directory and resolved configuration
+    # 1. data (before the model and the output directory: a bad benchmark fails fast, writing nothing)
+    verifier = MathVerifier(timeout_s=verifier_args.verifier_timeout_s)
+    benchmarks = {benchmark_name(spec): load_benchmark(spec, verifier, args.max_problems, s.prompt_format)
+                  for spec in args.data}
+
+    # 2. run directory and resolved configuration
     out = Path(args.output_dir)
     try:  # never into a training run; an earlier evaluation's files are replaced
         lock = run_files.claim_run_dir(out, "eval", overwrite=run_files.run_kind(out) == "eval")
@@ -248,11 +253,6 @@ def main(argv: list[str] | None = None) -> dict | str:
         raise SystemExit(2) from exc
     engine = resolve_engine(s.engine)
     save_resolved(out / "resolved_config.yaml", args, s, verifier_args, model_args)
-
-    # 2. data (before the model: a bad benchmark name fails fast)
-    verifier = MathVerifier(timeout_s=verifier_args.verifier_timeout_s)
-    benchmarks = {benchmark_name(spec): load_benchmark(spec, verifier, args.max_problems, s.prompt_format)
-                  for spec in args.data}
 
     # 3. model and tokenizer
     path = model_path(model_args)
@@ -306,6 +306,8 @@ def main(argv: list[str] | None = None) -> dict | str:
 
 
 # -- comparing runs --------------------------------------------------------------------------------
+SUMMARY_KEYS = ("k", "pass@1", "cons@k", "pass@k", "mean_length", "mean_length_correct", "mean_length_incorrect",
+                "truncated_rate", "no_answer_rate", "unjudgeable")  # what compare reads of each benchmark
 COMPARE_COLUMNS = ("benchmark", "run", "k", "pass@1", "cons@k", "pass@k", "mean len", "len correct",
                    "len incorrect", "truncated", "no answer", "unjudgeable")
 
@@ -319,8 +321,15 @@ def compare(run_dirs: list[str]) -> str:
     for run in run_dirs:
         path = Path(run) / "summary.json"
         if not path.is_file():
-            raise FileNotFoundError(f"{run}: no summary.json (not an eval output directory)")
-        runs.append((run, json.loads(path.read_text())))
+            raise DataError(f"{run}: no summary.json (not an eval output directory)")
+        try:
+            summary = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path}: not a JSON summary ({exc})") from exc
+        if not isinstance(summary, dict) or not isinstance(summary.get("benchmarks"), dict) or any(
+                not isinstance(b, dict) or not set(SUMMARY_KEYS) <= set(b) for b in summary["benchmarks"].values()):
+            raise DataError(f"{path}: not an eval summary (needs benchmarks, each with {', '.join(SUMMARY_KEYS)})")
+        runs.append((run, summary))
     names = [Path(run).name for run, _ in runs]
     labels = names if len(set(names)) == len(names) else [run for run, _ in runs]
     benchmarks = list(dict.fromkeys(b for _, s in runs for b in s["benchmarks"]))

@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lead_lite.user_errors import UserError
+
 logger = logging.getLogger("lead_lite.export")
 
 HUB_UPLOADS = ("adapter", "merged")
@@ -30,7 +32,7 @@ ADAPTER_FILES = ["adapter_config.json", "adapter_model.safetensors", "README.md"
                  "merges.txt", "special_tokens_map.json", "added_tokens.json", "chat_template*"]
 
 
-class ExportError(ValueError):
+class ExportError(UserError):
     """An export cannot be made as configured; the message names the flag."""
 
 

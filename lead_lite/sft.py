@@ -40,10 +40,11 @@ import sys
 from pathlib import Path
 
 from lead_lite import checkpoints, run_files
-from lead_lite.config import ConfigError, RunConfig, resolve, save_resolved
+from lead_lite.config import ConfigError, RunConfig, check_output_dir, resolve, save_resolved
 from lead_lite.models.loading import adapter_digest, load_policy
 from lead_lite.tasks.registry import TASKS
 from lead_lite.training import build_sft_trainer, sft_config
+from lead_lite.user_errors import entry_point
 from lead_lite.verifier import MathVerifier
 
 logger = logging.getLogger("lead_lite.sft")
@@ -102,18 +103,15 @@ def check_sft(config: RunConfig) -> None:
         raise ConfigError("dry_run=True: the memory plan covers GRPO runs (python -m lead_lite.train --dry-run)")
     if config.task == "countdown":
         raise ConfigError("task='countdown': its SFT stage is part of python -m lead_lite.recipes.countdown")
+    check_output_dir(config.training.output_dir)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Parse the command line and run SFT once."""
+@entry_point
+def main(argv: list[str]) -> dict:
+    """Parse the command line and run SFT once; a user error ends with one line and exit code 2."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        (config,) = resolve(argv, description=__doc__)
-        check_sft(config)
-    except (ConfigError, ValueError) as exc:
-        logger.error("invalid configuration: %s", exc)
-        raise SystemExit(2) from exc
+    (config,) = resolve(argv, description=__doc__)
+    check_sft(config)
     return run(config)
 
 

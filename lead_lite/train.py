@@ -36,13 +36,15 @@ from pathlib import Path
 import torch
 
 from lead_lite import checkpoints, export, run_files, sft
-from lead_lite.config import ConfigError, RunConfig, method_name, resolve, save_resolved
+from lead_lite.config import (ConfigError, RunConfig, check_output_dir, check_resume, method_name, resolve,
+                              save_resolved)
 from lead_lite.memory_plan import dry_run
 from lead_lite.models.loading import TINY, adapter_digest, load_policy, save_merged
 from lead_lite.models.sampling import evaluate_greedy
 from lead_lite.report import write_report
 from lead_lite.tasks.registry import TASKS
 from lead_lite.training import build_trainer
+from lead_lite.user_errors import entry_point
 from lead_lite.verifier import MathVerifier
 
 logger = logging.getLogger("lead_lite.train")
@@ -202,19 +204,30 @@ def run_curriculum(stages: list[RunConfig]) -> list[dict]:
     return records
 
 
-def main(argv: list[str] | None = None) -> dict | list[dict]:
-    """Parse the command line; train once (returns the summary) or run a config's stages (their records)."""
+def check_paths(configs: list[RunConfig]) -> None:
+    """What would otherwise fail after the model loads: every output directory, the checkpoint a
+    single run resumes from and the adapter the first run starts from."""
+    for config in configs:
+        check_output_dir(config.training.output_dir)
+    first = configs[0]
+    if first.stage is None:
+        check_resume(first.training.resume_from_checkpoint, first.training.output_dir)
+    init = first.model.init_adapter
+    if init is not None and not (Path(init) / "adapter_config.json").is_file():
+        raise ConfigError(f"init_adapter={init!r}: not a LoRA adapter directory (no adapter_config.json)")
+
+
+@entry_point
+def main(argv: list[str]) -> dict | list[dict]:
+    """Parse the command line; train once (returns the summary) or run a config's stages (their records).
+    A user error ends with one line and exit code 2 (:mod:`lead_lite.user_errors`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        configs = resolve(argv, extra_dataclasses=(export.ExportArguments,), allow_stages=True, description=__doc__)
-        for config in configs:  # the export flags are checked before anything loads
-            export.plan(config.extra[0], config.model, config.training, config.model.backend)
-        if configs[0].task == "countdown":
-            raise ConfigError("task=countdown: trained by its recipe, python -m lead_lite.recipes.countdown")
-    except (ConfigError, export.ExportError) as exc:
-        logger.error("invalid configuration: %s", exc)
-        raise SystemExit(2) from exc
+    configs = resolve(argv, extra_dataclasses=(export.ExportArguments,), allow_stages=True, description=__doc__)
+    for config in configs:  # the export flags are checked before anything loads
+        export.plan(config.extra[0], config.model, config.training, config.model.backend)
+    if configs[0].task == "countdown":
+        raise ConfigError("task=countdown: trained by its recipe, python -m lead_lite.recipes.countdown")
+    check_paths(configs)
     if configs[0].stage is not None:
         return run_curriculum(configs)
     return run(configs[0])

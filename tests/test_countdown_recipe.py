@@ -55,9 +55,10 @@ def test_three_stages_chain_through_their_outputs(tmp_path):
     assert [r["stage"] for r in read_records(tmp_path)] == ["grpo1", "sft", "grpo2", "grpo2"]
 
 
-def test_a_stage_without_its_input_says_which_stage_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="grpo1"):
+def test_a_stage_without_its_input_says_which_stage_to_run(tmp_path, caplog):
+    with pytest.raises(SystemExit) as exc:
         recipe.main([*FEW, "--run_dir", str(tmp_path), "--stage", "sft"])
+    assert exc.value.code == 2 and "run the stage before it first (grpo1" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -47,17 +47,24 @@ def test_accelerate_configs_resolve_as_accelerate_launch_reads_them(name, zero_s
 
 
 def test_unsloth_backend_is_single_process_and_auto_falls_back_to_trl(monkeypatch):
-    from lead_lite.config import ModelArguments, resolve_backend
+    from lead_lite.config import ModelArguments, resolve, resolve_backend
     from lead_lite.models.loading import load_policy
 
-    find_spec = importlib.util.find_spec
+    find_spec, is_available = importlib.util.find_spec, torch.cuda.is_available
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine with unsloth installed
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "unsloth" else find_spec(name, *a))
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert resolve_backend("auto") == "unsloth"
 
     monkeypatch.setenv("WORLD_SIZE", "2")  # as under accelerate launch / torchrun / deepspeed
-    assert resolve_backend("auto") == "trl"  # so resolve() does not import unsloth, and trl stays unpatched
+    assert resolve_backend("auto") == "trl"
+    # TrainingArguments sets up its device while parsing (a pretended GPU or a 2-process launch without
+    # its rendezvous fails there): resolve on this machine as it is
+    monkeypatch.setattr(torch.cuda, "is_available", is_available)
+    monkeypatch.delenv("WORLD_SIZE")
+    (config,) = resolve(["--model", "qwen3-1.7b", "--output_dir", "/tmp/x"])  # unsloth is not imported
+    assert config.model.backend == "trl" and config.requested_backend == "auto"
+    monkeypatch.setenv("WORLD_SIZE", "2")
     explicit = ModelArguments(model="qwen3-1.7b", model_name_or_path="Qwen/Qwen3-1.7B", backend="unsloth")
     with pytest.raises(RuntimeError, match="trains on one GPU") as exc:
         load_policy(explicit, training_args=None)  # refused before anything loads

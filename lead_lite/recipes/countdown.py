@@ -52,12 +52,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lead_lite.config import CONFIG_DIR, ConfigError, LeadArguments, ModelArguments, RunConfig, method_name, \
-    resolve, save_resolved, split_flags
+from lead_lite.config import CONFIG_DIR, ConfigError, LeadArguments, ModelArguments, RunConfig, check_output_dir, \
+    method_name, resolve, save_resolved, split_flags
 from lead_lite.models.loading import adapter_digest, attach_adapter, load_policy
 from lead_lite.models.sampling import evaluate_greedy, sample_hf
 from lead_lite.tasks import countdown
 from lead_lite.training import build_sft_trainer, build_trainer, sft_config
+from lead_lite.user_errors import entry_point
 from lead_lite.verifier import Verdict
 
 logger = logging.getLogger("lead_lite.recipes.countdown")
@@ -123,6 +124,15 @@ def validate(config: RunConfig) -> None:
     for name in ("sample_prompts", "samples_per_prompt", "max_traces_per_prompt", "max_number", "max_target"):
         if getattr(cd, name) < 1:
             raise ConfigError(f"{name}={getattr(cd, name)!r}: must be >= 1")
+    lo, hi = countdown.MIN_NUMBERS, countdown.MAX_NUMBERS
+    if not isinstance(cd.numbers_per_problem, list) or not cd.numbers_per_problem or not all(
+            isinstance(k, int) and lo <= k <= hi for k in cd.numbers_per_problem):
+        raise ConfigError(f"numbers_per_problem={cd.numbers_per_problem!r}: a list of counts in [{lo}, {hi}] "
+                          "(the checker's limits)")
+    if cd.max_number > countdown.MAX_LITERAL:
+        raise ConfigError(f"max_number={cd.max_number!r}: must be <= {countdown.MAX_LITERAL} (the checker's limit)")
+    if not 0 < cd.sample_temperature <= 10:
+        raise ConfigError(f"sample_temperature={cd.sample_temperature!r}: must be in (0, 10]")
     if cd.stage == "sft":
         return
     weights = dict(zip(data.reward_funcs, training.reward_weights))
@@ -193,8 +203,10 @@ def run_stage(config: RunConfig) -> dict:
     run_dir = Path(cd.run_dir)
     out, inp = _under(run_dir, training.output_dir), _under(run_dir, cd.input_dir)
     if inp is not None and not (inp / ADAPTER_FILE).exists():
-        raise FileNotFoundError(f"{inp}: no LoRA adapter ({ADAPTER_FILE}); run the previous stage first "
-                                f"or point --input_dir at its output")
+        raise ConfigError(f"input_dir={str(inp)!r}: no LoRA adapter ({ADAPTER_FILE}); run the previous stage "
+                          "first or point --input_dir at its output")
+    task = task_of(cd)
+    train_rows, eval_rows = task.rows(data, seed=training.seed)  # before the model: bad data fails fast
     training.output_dir = str(out)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
     out.mkdir(parents=True, exist_ok=True)
@@ -202,12 +214,10 @@ def run_stage(config: RunConfig) -> dict:
 
     set_seed(training.seed)
 
-    # 2. model (base with a fresh LoRA config, or base + the previous stage's adapter) and problems
+    # 2. model (base with a fresh LoRA config, or base + the previous stage's adapter)
     model, tokenizer, peft_config, _ = load_policy(model_args, training)
     if inp is not None:
         model, peft_config = attach_adapter(model, inp), None
-    task = task_of(cd)
-    train_rows, eval_rows = task.rows(data, seed=training.seed)
     budget = data.eval_max_new_tokens or training.max_completion_length
     record: dict = {"stage": cd.stage, "input_dir": str(inp) if inp else model_args.model_name_or_path,
                     "input_adapter_digest": adapter_digest(inp) if inp else None, "output_dir": str(out)}
@@ -252,16 +262,27 @@ def run_stage(config: RunConfig) -> dict:
     return record
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
+def check_paths(configs: list[RunConfig]) -> None:
+    """Every stage's output directory is writable, and the first stage's input exists (a later
+    stage's input is written by the stage before it)."""
+    for config in configs:
+        cd = config.extra[0]
+        check_output_dir(str(_under(Path(cd.run_dir), config.training.output_dir)))
+    cd = configs[0].extra[0]
+    inp = _under(Path(cd.run_dir), cd.input_dir)
+    if inp is not None and not (inp / ADAPTER_FILE).exists():
+        raise ConfigError(f"--stage {cd.stage}: {inp} has no LoRA adapter ({ADAPTER_FILE}); run the stage before "
+                          "it first (grpo1, then sft, then grpo2) or point --input_dir at its output")
+
+
+@entry_point
+def main(argv: list[str]) -> list[dict]:
+    """Run the recipe's stages; a user error ends with one line and exit code 2."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    argv = list(sys.argv[1:] if argv is None else argv)
 
     # 1. every stage's configuration, resolved and checked before anything loads
-    try:
-        configs = stage_plan(argv)
-    except ConfigError as exc:
-        logger.error("invalid configuration: %s", exc)
-        raise SystemExit(2) from exc
+    configs = stage_plan(argv)
+    check_paths(configs)
 
     # 2. the stages, in order; each reads the previous one's output from disk
     return [run_stage(config) for config in configs]

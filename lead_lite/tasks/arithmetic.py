@@ -14,6 +14,7 @@ import random
 
 from lead_lite.prompts import PROMPT_SUFFIX
 from lead_lite.tasks.math import MathTask, reformat
+from lead_lite.tasks.sources import DataError
 
 NAMES = ("Tom", "Ann", "Sam", "Mia")
 ITEMS = ("apples", "pens", "books", "coins")
@@ -28,6 +29,11 @@ WORDS = (
         "answer", "within", "boxed", "So", "Check", "then", "left", "total", "again",
     )
 )
+
+
+# Distinct problem texts per split: every text the templates of _problem can write, split by
+# _stable_hash (counted by enumerating them in tests/test_user_errors.py).
+SPLIT_SIZES = {"train": 2217, "test": 528}
 
 
 def _problem(rng: random.Random) -> tuple[str, int, list[str]]:
@@ -80,6 +86,8 @@ def generate(n: int, seed: int, split: str = "train", max_verbosity: int = 3) ->
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if n > SPLIT_SIZES[split]:
+        raise DataError(f"cannot draw {n} distinct {split} problems: the arithmetic task has {SPLIT_SIZES[split]}")
     rng = random.Random(f"{seed}:{split}")
     rows, seen = [], set()
     attempts = 0

@@ -340,16 +340,16 @@ def generate(
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if not numbers_per_problem or not all(MIN_NUMBERS <= k <= MAX_NUMBERS for k in numbers_per_problem):
-        raise ValueError(f"numbers_per_problem must be in [{MIN_NUMBERS}, {MAX_NUMBERS}], got {numbers_per_problem}")
+        raise DataError(f"numbers_per_problem must be in [{MIN_NUMBERS}, {MAX_NUMBERS}], got {numbers_per_problem}")
     if not 1 <= max_number <= MAX_LITERAL or max_target < 1:
-        raise ValueError(f"need 1 <= max_number <= {MAX_LITERAL} and max_target >= 1")
+        raise DataError(f"need 1 <= max_number <= {MAX_LITERAL} and max_target >= 1")
     rng = random.Random(f"countdown:{seed}:{split}")
     rows, seen = [], set()
     attempts = 0
     while len(rows) < n:
         attempts += 1
         if attempts > 200 * n + 10_000:
-            raise ValueError(f"cannot draw {n} distinct {split} problems with these settings; widen them")
+            raise DataError(f"cannot draw {n} distinct {split} problems with these settings; widen them")
         built = _construct(rng, rng.choice(list(numbers_per_problem)), max_number, max_target)
         if built is None:
             continue

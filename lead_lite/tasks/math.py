@@ -164,12 +164,14 @@ def _text(value) -> str | None:
 
 def clean_rows(rows: list[dict], source: str, verifier: MathVerifier, problem_column: str | None = None, answer_column: str | None = None,
                answer_format: str = "auto", prompt_format: str = DEFAULT_FORMAT,
-               solution_column: str | None = None, bad_rows: str = "skip") -> list[dict]:
+               solution_column: str | None = None, bad_rows: str = "skip",
+               max_prompt_length: int | None = None) -> list[dict]:
     """Rows with ``prompt``, ``problem``, ``answer`` and ``id`` (and ``solution`` when asked for).
 
-    Reports and drops rows with no problem, an empty answer cell, or an unparsable gold answer:
-    none where ``answer_format`` looks (e.g. no ``\\boxed{}``), or one the verifier cannot match
-    against itself (every completion would be judged wrong or unjudgeable).
+    Reports and drops rows with no problem, an empty answer cell, a prompt longer than
+    ``max_prompt_length`` characters, or an unparsable gold answer: none where ``answer_format``
+    looks (e.g. no ``\\boxed{}``), or one the verifier cannot match against itself (every
+    completion would be judged wrong or unjudgeable).
 
     Args:
         rows: raw rows; source: their name in the log and in ``id``.
@@ -180,6 +182,14 @@ def clean_rows(rows: list[dict], source: str, verifier: MathVerifier, problem_co
         solution_column: copy this column to ``solution`` (kept as is; may be empty).
         bad_rows: ``skip`` drops unusable rows with a warning naming each (up to MAX_REPORTED);
             ``error`` raises :class:`DataError` naming them.
+        max_prompt_length: the longest prompt (problem + instruction) in characters; None: no bound.
+
+    Example:
+        >>> rows = [{"problem": "1+1?", "answer": "2"}, {"problem": "x" * 500, "answer": "3"}]
+        >>> verifier = MathVerifier()
+        >>> [r["id"] for r in clean_rows(rows, "d", verifier, max_prompt_length=200)]
+        ['d:0']
+        >>> verifier.close()
     """
     if not rows:
         raise DataError(f"{source}: no rows")
@@ -189,7 +199,8 @@ def clean_rows(rows: list[dict], source: str, verifier: MathVerifier, problem_co
         _pick(rows, solution_column, (), "solution", source)
     read_answer, fmt = ANSWER_FORMATS[answer_format], get_format(prompt_format)
     kept: list[dict] = []
-    dropped: dict[str, list[int]] = {"a missing problem": [], "a missing answer": [], "an unparsable answer": []}
+    dropped: dict[str, list[int]] = {"a missing problem": [], "a missing answer": [], "an unparsable answer": [],
+                                     "a prompt too long": []}
     bad: list[tuple[int, str]] = []
     for i, row in enumerate(rows):
         issue = row_issue(row, problem_col, answer_col)
@@ -198,13 +209,18 @@ def clean_rows(rows: list[dict], source: str, verifier: MathVerifier, problem_co
             dropped["a missing problem" if issue.startswith(problem_col) else "a missing answer"].append(i)
             continue
         problem, raw = str(row[problem_col]).strip(), str(row[answer_col]).strip()
+        prompt = fmt.prompt(problem)
+        if max_prompt_length is not None and len(prompt) > max_prompt_length:
+            bad.append((i, f"the prompt has {len(prompt)} characters, more than max_prompt_length={max_prompt_length}"))
+            dropped["a prompt too long"].append(i)
+            continue
         answer = read_answer(raw)
         if answer is None or verifier.judge_answer(answer, answer).verdict is not Verdict.CORRECT:
             # no answer where answer_format looks, or one the verifier cannot parse
             bad.append((i, f"{answer_col} {raw[:60]!r} holds no parsable gold answer"))
             dropped["an unparsable answer"].append(i)
             continue
-        out = {"prompt": fmt.prompt(problem), "problem": problem, "answer": answer, "id": f"{source}:{i}"}
+        out = {"prompt": prompt, "problem": problem, "answer": answer, "id": f"{source}:{i}"}
         if solution_column is not None:
             out["solution"] = _text(row.get(solution_column)) or ""
         kept.append(out)
@@ -280,7 +296,8 @@ def dataset_rows(data, verifier: MathVerifier, with_solution: bool = False) -> l
         cols["solution_column"] = None
     elif cols["solution_column"] is None:
         cols["solution_column"] = next((c for c in SOLUTION_COLUMNS if raw and c in raw[0]), None)
-    return clean_rows(raw, data.dataset, verifier, prompt_format=data.prompt_format, bad_rows=data.bad_rows, **cols)
+    return clean_rows(raw, data.dataset, verifier, prompt_format=data.prompt_format, bad_rows=data.bad_rows,
+                      max_prompt_length=data.max_prompt_length, **cols)
 
 
 def reformat(rows: list[dict], prompt_format: str) -> list[dict]:
