@@ -28,22 +28,42 @@ import sys
 from pathlib import Path
 
 import torch
+import yaml
 
 from lead_lite import sft
 from lead_lite.config import ConfigError, RunConfig, method_name, resolve, save_resolved
 from lead_lite.memory_plan import dry_run
 from lead_lite.models.loading import TINY, adapter_digest, load_policy, save_merged
 from lead_lite.models.sampling import evaluate_greedy
+from lead_lite.tasks.math import source_of
 from lead_lite.tasks.registry import TASKS
+from lead_lite.tasks.sources import DataError
 from lead_lite.training import build_trainer, resume_checkpoint
 from lead_lite.verifier import MathVerifier
 
 logger = logging.getLogger("lead_lite.train")
 
 
+def data_line(config: RunConfig) -> str:
+    """The run's data in one line: the dataset and where it is read from, or the generated task.
+
+    Example:
+        >>> from lead_lite.config import resolve
+        >>> data_line(resolve(["--model", "tiny"])[0])
+        'data: task arithmetic, 512 generated problems, 64 held out'
+    """
+    data = config.data
+    if data.dataset is None:
+        return f"data: task {config.task}, {data.train_size} generated problems, {data.eval_size} held out"
+    return (f"data: task {config.task}, dataset {data.dataset} ({source_of(data.dataset)}), "
+            f"prompt format {data.prompt_format}, up to {data.eval_size} rows (a tenth at most) held out")
+
+
 def plan_memory(config: RunConfig) -> int | None:
     """Log the GPU memory plan when it applies; return the exit code of ``--dry-run`` (else None)."""
     model_args, training = config.model, config.training
+    if model_args.dry_run:
+        logger.info("%s", data_line(config))
     if model_args.model_name_or_path != TINY and (model_args.dry_run or torch.cuda.is_available()):
         # without CUDA, auto plans for unsloth: the backend a GPU install (requirements-gpu.txt) resolves to
         planned = "unsloth" if config.requested_backend == "auto" and not torch.cuda.is_available() \
@@ -90,6 +110,8 @@ def run(config: RunConfig) -> dict:
         save_resolved(out / "resolved_config.yaml", *config.groups())
         with (out / "resolved_config.yaml").open("a") as f:
             f.write(f"backend_in_use: {backend}\nmethod_name: {method_name(lead)}\n")
+            if data.dataset is not None:
+                f.write(yaml.safe_dump({"dataset_source": source_of(data.dataset)}, width=1000))
 
     # 4. trainer, evaluate, train, save, evaluate
     trainer = build_trainer(config, model, tokenizer, peft_config, task, train_rows)
@@ -183,9 +205,11 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     except ConfigError as exc:
         logger.error("invalid configuration: %s", exc)
         raise SystemExit(2) from exc
-    if configs[0].stage is not None:
-        return run_curriculum(configs)
-    return run(configs[0])
+    try:
+        return run_curriculum(configs) if configs[0].stage is not None else run(configs[0])
+    except DataError as exc:  # unreadable data: one line, before any model has loaded
+        logger.error("data: %s", exc)
+        raise SystemExit(2) from exc
 
 
 if __name__ == "__main__":
