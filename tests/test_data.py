@@ -79,7 +79,7 @@ def test_registry_name_loads_with_its_columns(monkeypatch, verifier):
     """GSM8K through the registry (the hub call replaced by its rows): question column, #### answers."""
     calls = {}
 
-    def fake_load(name, split="train", config=None, data_files=None):
+    def fake_load(name, split="train", config=None, data_files=None, unreachable_hint=""):
         calls.update(name=name, split=split, config=config, data_files=data_files)
         return [{"question": "Tom has 3 pens and gets 4 more. How many?", "answer": "3+4=7\n#### 7"},
                 {"question": "Broken", "answer": "no final line"}]

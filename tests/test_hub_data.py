@@ -113,6 +113,20 @@ def test_registered_dataset_loads_and_cleans_through_the_hub_path(monkeypatch, t
     assert "dropped 1 row(s) with an unparsable answer (first indices: [2])" in caplog.text
 
 
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_a_local_copy_reads_as_the_registry_entry(monkeypatch, tmp_path, verifier, name):
+    """What the offline error says to do (--dataset FILE, plus --answer_format unless plain) gives the same rows."""
+    offline_hub(monkeypatch, tmp_path, name)
+    registry = M.dataset_rows(DataArguments(dataset=name, eval_size=0), verifier)
+    kind, fmt = SOURCES[name][0], M.DATASETS[name].answer_format
+    hint = M.local_copy_hint(name)
+    assert ("--answer_format" in hint) == (fmt != "plain")
+    local = M.dataset_rows(DataArguments(dataset=str(tmp_path / f"{name}.{kind}"), eval_size=0,
+                                         answer_format=None if fmt == "plain" else fmt), verifier)
+    strip = [{k: v for k, v in r.items() if k != "id"} for r in registry]
+    assert strip == [{k: v for k, v in r.items() if k != "id"} for r in local] and len(strip) == 2
+
+
 def test_official_files_are_pinned_to_a_commit():
     for name in ("grpo-lead-stage1", "grpo-lead-stage2"):
         assert f"/GRPO-LEAD/{M.OFFICIAL_COMMIT}/deepscaler/data/train/" in M.DATASETS[name].data_files

@@ -152,8 +152,10 @@ def local_copy_hint(name: str) -> str:
     else:
         local = f"{name.rsplit('/', 1)[-1]}.parquet"
     columns = f" (columns {spec.problem}, {spec.answer})" if spec is not None and spec.answer else ""
+    # automatic answer reading takes a plain cell as it is; other formats must be named
+    fmt = f" --answer_format {spec.answer_format}" if spec is not None and spec.answer_format != "plain" else ""
     return (f"without network, download it where there is network and pass the local copy{columns}: "
-            f"--dataset {local} (.parquet, .jsonl, .json or .csv)")
+            f"--dataset {local}{fmt} (.parquet, .jsonl, .json or .csv)")
 
 
 def read_source(name: str) -> tuple[list[dict], DatasetSpec | None]:
@@ -168,7 +170,7 @@ def read_source(name: str) -> tuple[list[dict], DatasetSpec | None]:
         return load_rows(name, unreachable_hint=local_copy_hint(name)), None
     logger.info("%s: loading %s (%s)", name, source_of(name), spec.checked)
     try:
-        return load_rows(spec.path, spec.split, spec.config, spec.data_files, local_copy_hint(name)), spec
+        return load_rows(spec.path, spec.split, spec.config, spec.data_files, unreachable_hint=local_copy_hint(name)), spec
     except DataError as exc:
         raise DataError(f"dataset {name}: {exc}") from exc
 
