@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
         raise SystemExit(2) from exc
     try:
         return run_curriculum(configs) if configs[0].stage is not None else run(configs[0])
-    except DataError as exc:  # unreadable data: one line, before any model has loaded
+    except DataError as exc:  # data that cannot be read or used: one line, no traceback
         logger.error("data: %s", exc)
         raise SystemExit(2) from exc
 
