@@ -42,6 +42,7 @@ from lead_lite.memory_plan import dry_run
 from lead_lite.models.loading import TINY, adapter_digest, load_policy, save_merged
 from lead_lite.models.sampling import evaluate_greedy
 from lead_lite.report import write_report
+from lead_lite.tasks.math import source_of
 from lead_lite.tasks.registry import TASKS
 from lead_lite.training import build_trainer
 from lead_lite.user_errors import entry_point
@@ -52,9 +53,26 @@ logger = logging.getLogger("lead_lite.train")
 REPORT_FILE = "report.html"
 
 
+def data_line(config: RunConfig) -> str:
+    """The run's data in one line: the dataset and where it is read from, or the generated task.
+
+    Example:
+        >>> from lead_lite.config import resolve
+        >>> data_line(resolve(["--model", "tiny"])[0])
+        'data: task arithmetic, 512 generated problems, 64 held out'
+    """
+    data = config.data
+    if data.dataset is None:
+        return f"data: task {config.task}, {data.train_size} generated problems, {data.eval_size} held out"
+    return (f"data: task {config.task}, dataset {data.dataset} ({source_of(data.dataset)}), "
+            f"prompt format {data.prompt_format}, up to {data.eval_size} rows (a tenth at most) held out")
+
+
 def plan_memory(config: RunConfig) -> int | None:
     """Log the GPU memory plan when it applies; return the exit code of ``--dry-run`` (else None)."""
     model_args, training = config.model, config.training
+    if model_args.dry_run:
+        logger.info("%s", data_line(config))
     if model_args.model_name_or_path != TINY and (model_args.dry_run or torch.cuda.is_available()):
         # without CUDA, auto plans for unsloth: the backend a GPU install (requirements-gpu.txt) resolves to
         planned = "unsloth" if config.requested_backend == "auto" and not torch.cuda.is_available() \
@@ -119,8 +137,10 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
     model, tokenizer, peft_config, backend = load_policy(model_args, training)
     logger.info("method: %s; backend: %s", method_name(lead), backend)
     if training.should_save:  # one writer under a multi-process launch
-        save_resolved(out / "resolved_config.yaml", *config.groups(),
-                      extra={"backend_in_use": backend, "method_name": method_name(lead)})
+        facts = {"backend_in_use": backend, "method_name": method_name(lead)}
+        if data.dataset is not None:
+            facts["dataset_source"] = source_of(data.dataset)
+        save_resolved(out / "resolved_config.yaml", *config.groups(), extra=facts)
 
     # 4. trainer, evaluate, train, save, evaluate
     trainer = build_trainer(config, model, tokenizer, peft_config, task, train_rows)

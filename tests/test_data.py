@@ -144,8 +144,10 @@ def test_prompt_format_comes_from_the_preset():
     cpu = ["--output_dir", "/tmp/x", "--bf16", "false", "--use_cpu", "true"]
     _, _, data, training = parse(["--model", "tiny", *cpu])
     assert data.prompt_format == "plain" and training.chat_template_kwargs == {}
-    _, _, data, training = parse(["--model", "qwen3-1.7b", *cpu])
-    assert data.prompt_format == "qwen3-think" and training.chat_template_kwargs == {"enable_thinking": True}
+    _, _, data, training = parse(["--model", "qwen3-1.7b", *cpu])  # the paper's prompt; Qwen3's template thinks
+    assert data.prompt_format == "r1" and training.chat_template_kwargs == {}
+    _, _, data, training = parse(["--model", "qwen3-1.7b", "--prompt_format", "qwen3-think", *cpu])
+    assert training.chat_template_kwargs == {"enable_thinking": True}
     _, _, data, training = parse(["--model", "qwen3-1.7b", "--prompt_format", "qwen3-no-think", *cpu])
     assert training.chat_template_kwargs == {"enable_thinking": False}
     _, _, data, _ = parse(["--model", "deepseek-r1-distill-qwen-1.5b", *cpu])
@@ -160,7 +162,7 @@ def test_evaluation_uses_the_training_prompt_format(verifier):
     from lead_lite.tasks.eval_sets import load_benchmark
     from lead_lite.eval import parse_args
 
-    assert parse_args(["--model", "qwen3-1.7b"])[1].prompt_format == "qwen3-think"
+    assert parse_args(["--model", "qwen3-1.7b"])[1].prompt_format == "r1"
     assert parse_args(["--model", "tiny"])[1].prompt_format == "plain"
     rows = load_benchmark("arithmetic", verifier, 2, "r1")
     assert rows[0]["prompt"].endswith("?\nLet's think step by step and put the final answer within \\boxed{}")

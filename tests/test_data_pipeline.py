@@ -106,6 +106,7 @@ def test_bad_rows_pass_rates_band_and_two_stage_curriculum(tiny_path, tmp_path, 
     assert adapter_digest(run / "stage-2") == stage2["adapter_digest"] != saved1  # stage 2 trained it further
     for name, dataset, steps in (("stage-1", problems, 2), ("stage-2", band, 1)):
         resolved = yaml.safe_load((run / name / "resolved_config.yaml").read_text())
+        assert resolved["dataset_source"] == f"local file {dataset}"
         assert (resolved["dataset"], resolved["max_steps"], resolved["output_dir"]) == (str(dataset), steps,
                                                                                        str(run / name))
     assert json.loads((run / "curriculum.json").read_text()) == [stage1, stage2]

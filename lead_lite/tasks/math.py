@@ -24,13 +24,14 @@ import logging
 import math
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from lead_lite.gold_answers import ANSWER_FORMATS, GSM8K_FINAL, gsm8k_answer
 from lead_lite.official import REPETITION, Repetition, ThinkEndAccuracy, ThinkEndHasAnswer, answer_region
 from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_SUFFIX, get_format
 from lead_lite.rewards import ACCURACY, FORMAT, HasAnswer, MathAccuracy
 from lead_lite.tasks.base import Outcome, Task
-from lead_lite.tasks.sources import DataError, load_rows
+from lead_lite.tasks.sources import FILE_TYPES, DataError, load_rows, looks_local
 from lead_lite.verifier import MathVerifier, Verdict, extract_boxed
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,9 @@ class DatasetSpec:
     data_files: str | None = None
 
 
-OFFICIAL = "https://raw.githubusercontent.com/aeroplanepaper/GRPO-LEAD/main/deepscaler/data/train/"
+# The official repository's files at its last commit (9344bef, 3 May 2025), so a run reads the same rows later.
+OFFICIAL_COMMIT = "9344bef7fc6a4f78071f2658ff3f2ae0e28a2d71"
+OFFICIAL = f"https://raw.githubusercontent.com/aeroplanepaper/GRPO-LEAD/{OFFICIAL_COMMIT}/deepscaler/data/train/"
 DATASETS: dict[str, DatasetSpec] = {
     "deepscaler": DatasetSpec(
         "agentica-org/DeepScaleR-Preview-Dataset", "problem", "answer", "plain", "solution",
@@ -124,14 +127,57 @@ def row_issue(row: dict, problem_col: str, answer_col: str) -> str | None:
     return None
 
 
-def read_source(name: str) -> tuple[list[dict], DatasetSpec | None]:
-    """(raw rows, registry entry or None) of a registry name, local file or hub id."""
+def source_of(name: str) -> str:
+    """Where the rows of ``dataset: name`` come from, in words (the dry run and the run log name it).
+
+    Example:
+        >>> source_of("gsm8k")
+        'hub dataset openai/gsm8k, config main, split train'
+        >>> source_of("problems.jsonl")
+        'local file problems.jsonl'
+    """
     spec = DATASETS.get(name)
+    if spec is not None and spec.data_files is not None:
+        return f"file {spec.data_files}"
+    if spec is not None:
+        return f"hub dataset {spec.path}{f', config {spec.config}' if spec.config else ''}, split {spec.split}"
+    return f"local file {name}" if Path(name).suffix.lower() in FILE_TYPES else f"hub dataset {name}, split train"
+
+
+def local_copy_hint(name: str) -> str:
+    """What to do when ``name`` cannot be read here: pass a local copy (the one-line error's tail)."""
+    spec = DATASETS.get(name)
+    if spec is not None and spec.data_files is not None:
+        local = spec.data_files.rsplit("/", 1)[-1].replace("%26", "&")
+    else:
+        local = f"{name.rsplit('/', 1)[-1]}.parquet"
+    columns = f" (columns {spec.problem}, {spec.answer})" if spec is not None and spec.answer else ""
+    # automatic answer reading takes a plain cell as it is; other formats must be named
+    fmt = f" --answer_format {spec.answer_format}" if spec is not None and spec.answer_format != "plain" else ""
+    return (f"without network, download it where there is network and pass the local copy{columns}: "
+            f"--dataset {local}{fmt} (.parquet, .jsonl, .json or .csv)")
+
+
+def read_source(name: str) -> tuple[list[dict], DatasetSpec | None]:
+    """(raw rows, registry entry or None) of a registry name, local file or hub id.
+
+    Raises:
+        DataError: on one line, when the file is missing or the hub / URL cannot be reached
+            (naming the dataset, where it lives and how to pass a local copy).
+    """
+    spec = DATASETS.get(name)
+    if spec is None and looks_local(name):
+        return load_rows(name), None  # its errors are the file's own
     if spec is None:
-        return load_rows(name), None
-    logger.info("%s: loading %s%s (%s)", name, spec.path, f" {spec.data_files}" if spec.data_files else "",
-                spec.checked)
-    return load_rows(spec.path, spec.split, spec.config, spec.data_files), spec
+        try:
+            return load_rows(name), None
+        except DataError as exc:
+            raise DataError(f"{exc}; {local_copy_hint(name)}") from exc
+    logger.info("%s: loading %s (%s)", name, source_of(name), spec.checked)
+    try:
+        return load_rows(spec.path, spec.split, spec.config, spec.data_files), spec
+    except DataError as exc:
+        raise DataError(f"dataset {name}: {exc}; {local_copy_hint(name)}") from exc
 
 
 
