@@ -182,7 +182,7 @@ def screen(answer: str) -> str | None:
         i += 1
     if deepest > MAX_NESTING:
         return f"nested deeper than {MAX_NESTING}"
-    if answer.count("!") > MAX_FACTORIALS:
+    if answer.count("!") - answer.count("\\!") > MAX_FACTORIALS:  # "\\!" is a thin space
         return "factorial chain"
     if re.search(r"\d{5,}\s*!", answer):
         return "factorial of a huge number"
@@ -191,8 +191,20 @@ def screen(answer: str) -> str | None:
 
 # -- normalisation ----------------------------------------------------------------------------
 _DROP = re.compile(
-    r"\\left|\\right|\\big|\\Big|\\bigg|\\Bigg|\\displaystyle|\\!|\\,|\\;|\\:|\\ |~|\\mathrm\{([^{}]*)\}"
+    r"\\left|\\right|\\big|\\Big|\\bigg|\\Bigg|\\displaystyle|\\!\s*|\\,|\\;|\\:|\\ |~|\\mathrm\{([^{}]*)\}"
 )
+_MV_SPELLING = re.compile(r"\\mathrm\{\s*([ei])\s*\}|\\!\s*")
+
+
+def for_math_verify(s: str) -> str:
+    """The spelling sent to math-verify: ``\\mathrm{e}`` is Euler's number e (math-verify reads
+    it as a symbol), ``\\!`` (a negative thin space, ``11,\\! 111``) is dropped.
+
+    Example:
+        >>> for_math_verify(r"1 - \\frac{1}{\\mathrm{e}}")
+        '1 - \\\\frac{1}{e}'
+    """
+    return _MV_SPELLING.sub(lambda m: m.group(1) or "", s)
 _FRAC = re.compile(r"\\[dtc]frac")
 _PERCENT = re.compile(r"(?:\\%|%|\\text\{\s*%\s*\}|percent(?:age)?|pct)$")
 
@@ -219,7 +231,7 @@ _DIGIT_SPACE = re.compile(r"(?<=\d)\s+(?=\d)")
 _NUMBER = re.compile(r"[+-]?(?:\d{1,64}(?:\.\d{0,64})?|\.\d{1,64})")
 _THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?")
 _DECIMAL_COMMA = re.compile(r"([+-]?)(\d{1,64}),(\d{1,64})")
-_SPACED = re.compile(r"[+-]?[1-9]\d{0,2}(?:(?: |\\ |\\,|\\!|\\;|~)+\d{3})+(?:\.\d*)?")
+_SPACED = re.compile(r"[+-]?[1-9]\d{0,2}(?:(?: |\\ |\\,|\\;|~)+\d{3})+(?:\.\d*)?")
 
 
 def _plain_number(s: str) -> Fraction | None:
@@ -234,9 +246,9 @@ def _plain_number(s: str) -> Fraction | None:
     s = s.strip().strip("$").strip().rstrip(".").replace("{,}", ",")
     if len(s) > 200:
         return None
+    s = re.sub(r"\\!\s*", "", s)  # "11,\\! 111" is 11,111; a plain "32, 349" stays a list
     if _SPACED.fullmatch(s):
-        s = re.sub(r"(?: |\\ |\\,|\\!|\\;|~)+", "", s)
-    s = s.replace("\\!", "")
+        s = re.sub(r"(?: |\\ |\\,|\\;|~)+", "", s)
     if _THOUSANDS.fullmatch(s):
         s = s.replace(",", "")
     else:

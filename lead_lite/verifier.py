@@ -54,6 +54,7 @@ from lead_lite.answers import (  # noqa: F401 - re-exported: public names of thi
     _plain_number,
     compare,
     extract_boxed,
+    for_math_verify,
     gold_is_plain,
     gold_text,
     screen,
@@ -165,7 +166,8 @@ class _Worker:
         return self.proc.poll() is None
 
     def send(self, job: _Job, timeout_s: float) -> None:
-        self.proc.stdin.write((json.dumps([job.answer, job.gold, job.mode]) + "\n").encode())
+        request = [for_math_verify(job.answer), for_math_verify(job.gold), job.mode]
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
         self.proc.stdin.flush()
         self.job, self.deadline = job, time.monotonic() + timeout_s
 
