@@ -298,3 +298,20 @@ def test_no_answer_form_earns_more_than_a_plain_wrong_answer():
         assert not torch.isnan(r).any()
         assert (r[0, 1:-1] <= r[0, 0]).all() and (adv[0, 1:-1] <= adv[0, 0] + 1e-6).all()
         assert r[0, -1] > r[0, 0] and adv[0, -1] > adv[0, 0]
+
+
+@pytest.mark.parametrize(
+    "completion, reward",
+    [
+        ("<answer>(7-3)*5</answer></answer>", 1.0),  # a stray closing tag after a correct answer
+        ("<answer>(7-3)*5</answer> done </answer>", 1.0),
+        ("<answer>(7-3)*5</answer> <answer>", 1.0),  # an unclosed tag leaves the complete answer
+        ("<answer>(7-3)*5 </answer>", 1.0),
+        ("(7-3)*5</answer>", 0.0),  # no opening tag: no answer
+        ("<answer>7-3-5</answer></answer>", 0.1),
+    ],
+)
+def test_countdown_answer_tags(completion, reward):
+    from lead_lite.tasks.countdown import check
+
+    assert check(completion, [3, 5, 7], 20)[0] == reward
