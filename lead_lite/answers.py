@@ -33,7 +33,8 @@ import math
 import re
 from fractions import Fraction
 
-MAX_COMPLETION_CHARS = 200_000  # only the tail of a longer completion is searched
+MAX_COMPLETION_CHARS = 65_536  # only the tail of a longer completion is searched (~16k tokens)
+MAX_MERGED_BOXES = 32  # boxes in a row read as one answer
 MAX_ANSWER_CHARS = 512  # a longer answer is pathological
 MAX_NESTING = 12  # brackets of any kind inside one another
 MAX_FACTORIALS = 2  # "!" signs in one answer (n!! is a double factorial; more is a chain)
@@ -42,6 +43,7 @@ MAX_LITERAL_DIGITS = 40  # longer literals are left to math-verify
 DECIMAL_RTOL = 1e-6  # a decimal against an exact value
 FLOAT_RTOL = 1e-9  # two non-rational values
 _MAX_MERGE_GAP = 60  # characters between two boxes of one answer
+_WINDOW = 4096  # the tail searched first
 
 
 class Outcome(enum.Enum):
@@ -76,12 +78,13 @@ def extract_boxed(text: str) -> str | None:
     """The final ``\\boxed{...}`` (or ``\\fbox{...}``) answer of ``text``; linear time.
 
     Boxes written one after another, separated only by commas, spaces, ``\\quad`` or "and"/"or",
-    form one answer joined with ", ". A box that is not closed is skipped. A caller that wants
-    the answer from part of a completion (e.g. the text before a closing think tag) passes that
-    part.
+    form one answer joined with ", " (at most ``MAX_MERGED_BOXES``). A box that is not closed is
+    skipped. A caller that wants the answer from part of a completion (e.g. the text before a
+    closing think tag) passes that part.
 
     Args:
-        text: a completion; only its last ``MAX_COMPLETION_CHARS`` characters are searched.
+        text: a completion; only its last ``MAX_COMPLETION_CHARS`` characters are searched (the
+            last ``_WINDOW`` first, which holds the final answer of almost every completion).
 
     Returns:
         the stripped content, "" for an empty box, or None when there is no closed box.
@@ -93,6 +96,16 @@ def extract_boxed(text: str) -> str | None:
         '1, 2, 3'
     """
     text = text[-MAX_COMPLETION_CHARS:]
+    if len(text) > _WINDOW:
+        found = _last_boxes(text[-_WINDOW:])
+        if found is not None and found[1] > _MAX_MERGE_GAP:  # the run of boxes starts inside the window
+            return found[0]
+    found = _last_boxes(text)
+    return None if found is None else found[0]
+
+
+def _last_boxes(text: str) -> tuple[str, int] | None:
+    """(the final answer, where its first box starts) in ``text``, or None."""
     boxes = [(m.start(), m.end() - 1) for m in _BOX.finditer(text)]  # (start, its "{")
     if not boxes:
         return None
@@ -103,12 +116,13 @@ def extract_boxed(text: str) -> str | None:
     parts = [closed[-1]]
     for prev in reversed(closed[:-1]):
         gap_start, gap_end = prev[2] + 1, parts[-1][0]
-        if gap_end - gap_start > _MAX_MERGE_GAP or gap_start > gap_end:
+        if len(parts) == MAX_MERGED_BOXES or gap_start > gap_end or gap_end - gap_start > _MAX_MERGE_GAP:
             break
         if _GAP.fullmatch(text, gap_start, gap_end) is None:
             break
         parts.append(prev)
-    return ", ".join(part for part in (text[o + 1 : c].strip() for _, o, c in reversed(parts)) if part)
+    answer = ", ".join(part for part in (text[o + 1 : c].strip() for _, o, c in reversed(parts)) if part)
+    return answer, parts[-1][0]
 
 
 def gold_text(gold: str) -> str:
