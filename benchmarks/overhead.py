@@ -323,18 +323,19 @@ def report(step: dict | None, verifier: dict, command: str) -> str:
     for name, res in sets:
         for phase in ("cold", "warm"):
             r = res[phase]
-            lines.append(f"| {name} | {res['n']} | {phase} | {r['checks_per_s']:.0f}{spread(res) if phase == 'cold' else ''} "
-                         f"| {r['median_ms']:.2f} | {r['worst_ms']:.1f} |")
+            rate = f"{r['checks_per_s']:.0f}{spread(res) if phase == 'cold' else ''}"
+            lines.append(f"| {name} | {res['n']} | {phase} | {rate} | {r['median_ms']:.2f} | {r['worst_ms']:.1f} |")
     lines += ["", f"`check_batch` calls of {verifier['batch']} completions (what the reward functions do; the "
               "workers judge a call's undecided answers in parallel; latencies per call):", "",
-              "| answers | checks | cache | checks/s | median call (ms) | worst call (ms) |", "|---|---|---|---|---|---|"]
+              "| answers | checks | cache | checks/s | median call (ms) | worst call (ms) |",
+              "|---|---|---|---|---|---|"]
     for name, res in (("typical, 8 per gold, batched", verifier["typical_batch"]),
                       ("typical, all golds distinct, batched", verifier["distinct_batch"]),
                       ("sympy-bound, all golds distinct, batched", verifier["sympy_batch"])):
         for phase in ("cold", "warm"):
             r = res[phase]
-            lines.append(f"| {name} | {res['n']} | {phase} | {r['checks_per_s']:.0f}{spread(res) if phase == 'cold' else ''} "
-                         f"| {r['median_ms']:.1f} | {r['worst_ms']:.1f} |")
+            rate = f"{r['checks_per_s']:.0f}{spread(res) if phase == 'cold' else ''}"
+            lines.append(f"| {name} | {res['n']} | {phase} | {rate} | {r['median_ms']:.1f} | {r['worst_ms']:.1f} |")
     lines += ["", "Worst single check on the adversarial set (a new verifier whose first check is a slow one; "
               "bound: timeout x 1.05 + 50 ms):", "", "| timeout (s) | worst check (ms) | bound (ms) | checks that "
               "timed out | |", "|---|---|---|---|---|"]

@@ -487,7 +487,8 @@ def _power(base: _Value, exponent: _Value) -> _Value:
         if base.exact is not None:
             if base.exact == 0 and e < 0:
                 raise _Undecided
-            if abs(base.exact.numerator).bit_length() * abs(e) > 4096 or base.exact.denominator.bit_length() * abs(e) > 4096:
+            bits = max(abs(base.exact.numerator).bit_length(), base.exact.denominator.bit_length())
+            if bits * abs(e) > 4096:
                 raise _Undecided
             return _Value(base.exact ** e, None, base.decimal or exponent.decimal)
     pb, pe = base.pair(), exponent.pair()
