@@ -11,13 +11,15 @@ Verdict policy (each rule is tested in ``tests/test_verifier.py``):
 1. ``NO_ANSWER``: the completion has no closed ``\\boxed{}``, or an empty one (a format failure).
 2. ``UNJUDGEABLE``: only when the gold answer does not parse (empty, malformed, or not parsed
    within the time limit), or on an internal error (an exception in the checker, a worker that
-   died, no worker ready within the time limit). Such a sample gets no reward and advantage 0.
+   died before the gold parsed, no worker ready within the time limit). Such a sample gets no
+   reward and advantage 0.
 3. ``WRONG``, when the gold parses and the answer is pathological: longer than 512 characters,
    brackets nested deeper than 12, a power tower (``2^{2^{100}}``), a numeric exponent of more
    than six digits, more than two factorial signs or a factorial of a five-digit number. The
    screen runs before sympy sees the answer; a gold answer that itself trips it is not screened
-   against. ``WRONG`` also when math-verify cannot judge the answer within ``timeout_s``, or
-   cannot parse it, so no answer form earns more than a plain wrong answer unless it is correct.
+   against. ``WRONG`` also when math-verify cannot judge the answer within ``timeout_s``, cannot
+   parse it, or crashes on it (a worker may use 4 GiB), so no answer form earns more than a
+   plain wrong answer unless it is correct.
 4. ``CORRECT`` when the answer is identical to the gold after normalisation (spaces, sizing and
    spacing commands, ``\\dfrac``) and the gold parses; else by the exact rules of
    :func:`lead_lite.answers.compare` (numbers with decimal-comma and thousands rules, fractions,
@@ -39,6 +41,7 @@ import functools
 import json
 import logging
 import os
+import resource
 import select
 import subprocess
 import sys
@@ -63,6 +66,7 @@ from lead_lite.answers import (  # noqa: F401 - re-exported: public names of thi
 logger = logging.getLogger(__name__)
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_TIMEOUT_S = 120.0  # the most a new worker may take to import sympy and math-verify
+WORKER_MEMORY_BYTES = 4 << 30  # address space of a worker: an answer that needs more is wrong
 
 
 class Verdict(enum.Enum):
@@ -111,13 +115,14 @@ def _mv_check(answer: str, gold: str) -> tuple[str, str]:
 
 
 _WARM_UP = [("1/2", "0.5"), ("\\frac{\\sqrt{2}}{2}", "\\sqrt{2}/2"), ("x+1", "1+x"), ("[0,1)", "[0,1)"),
-            ("x=2", "2"), ("\\{1,2\\}", "1,2")]
+            ("x=2", "2"), ("\\{1,2\\}", "1,2"), ("\\sin(\\pi/6)", "\\frac{1}{2}")]
 
 
 def _serve() -> None:  # pragma: no cover - runs in the worker process
     """Worker loop. Request: one JSON line ``[answer, gold, mode]``. Replies: ``["gold", ok]``
     once the gold is parsed, then (mode "check", gold ok) ``["verdict", verdict, reason]``."""
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))  # a bomb raises MemoryError
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies goes to the protocol stream
     for answer, gold in _WARM_UP:  # import sympy and its lazily loaded parts before "ready"
@@ -285,8 +290,8 @@ class MathVerifier:
     def _wait(self, seconds: float, starting_only: bool = False) -> list[tuple[_Worker, list]]:
         """Wait up to ``seconds`` for replies; mark started workers ready; return (worker, reply)
         pairs of busy workers (an exited worker yields ``(worker, None)``)."""
-        watched = [w for w in self._pool + [self._standby] if w is not None and w.alive()
-                   and (not w.ready or (w.job is not None and not starting_only))]
+        watched = [w for w in self._pool + [self._standby] if w is not None and (
+            (not w.ready and w.alive()) or (w.job is not None and not starting_only))]  # a dead busy one: EOF
         if not watched:
             return []
         readable, _, _ = select.select(watched, [], [], max(seconds, 0.0))
@@ -386,8 +391,9 @@ class MathVerifier:
                 job = w.job
                 if job is None:
                     continue
-                if reply is None:
-                    results[job.index] = (Verdict.UNJUDGEABLE, "internal error: the math-verify worker exited")
+                if reply is None:  # the answer crashed the worker (e.g. past its memory limit)
+                    results[job.index] = (Verdict.WRONG, "the checker crashed on this answer") if job.gold_ok \
+                        else (Verdict.UNJUDGEABLE, "internal error: the math-verify worker exited")
                     w.job = None
                     self._replace(w)
                 elif reply[0] == "gold":

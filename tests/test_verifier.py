@@ -174,7 +174,35 @@ def test_a_slow_check_is_wrong_within_the_bound(timeout_s):
         assert elapsed <= bound(timeout_s)
         # the standby takes over: the next check is judged, within the bound again
         if timeout_s >= 0.3:  # sympy itself may need more than 0.1 s on a loaded machine
-            assert v.check(r"\boxed{\sin(\pi/6)}", r"\frac{1}{2}").verdict is Verdict.CORRECT
+            assert v.check(r"\boxed{x=3}", "3").verdict is Verdict.CORRECT
+    finally:
+        v.close()
+
+
+def test_an_answer_that_crashes_the_worker_is_wrong():
+    """A worker that dies on an answer (past its memory limit, say) makes that answer wrong once the
+    gold has parsed: a crash must not turn a wrong answer into an unjudgeable one."""
+    v = MathVerifier(timeout_s=30.0)
+    try:
+        assert v.check(r"\boxed{\sin(\pi/6)}", r"\frac{1}{2}").verdict is Verdict.CORRECT  # gold parse cached
+        busy = []
+
+        def kill_when_busy():
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not busy:
+                busy.extend(w for w in v._pool if w.job is not None and w.job.gold_ok)
+                time.sleep(0.01)
+            for w in busy:
+                w.proc.kill()
+
+        killer = threading.Thread(target=kill_when_busy)
+        killer.start()
+        start = time.perf_counter()
+        j = v.check(f"\\boxed{{{SLOW}}}", "x+1")
+        killer.join()
+        assert busy and j.verdict is Verdict.WRONG and "crashed" in j.reason
+        assert time.perf_counter() - start < 20
+        assert v.check(r"\boxed{\sin(\pi/2)}", "1").verdict is Verdict.CORRECT  # the standby took over
     finally:
         v.close()
 
