@@ -1,22 +1,37 @@
 """Judging math answers: the final ``\\boxed{}`` of a completion against a gold answer.
 
-Model output is untrusted text. Nothing here evaluates it. Cheap exact paths come first: an
-answer written exactly as the gold one is correct, and integers, decimals and fractions
-(``\\frac{p}{q}``, ``p/q``) are compared as exact rationals wherever math-verify would reach the
-same verdict. Anything else goes to math-verify (sympy) in a separate worker process, with a
-hard per-check time limit enforced by killing that process. math-verify's own timeout uses
-``signal.alarm`` and only works on the main thread; the worker makes the bound hold from any
-thread (TRL's async reward path, data-loader workers, notebooks). A standby worker, started in
-the background, takes over after a kill, so the check after a timed-out one does not wait for
-a new worker to import sympy.
+Model output is untrusted text: nothing here evaluates it, and every step of judging one
+completion is bounded in time. Extraction is linear in the completion's length
+(:func:`extract_boxed`); exact rules decide most answers in this process
+(:mod:`lead_lite.answers`); math-verify (sympy) decides the rest in worker processes that are
+killed when a check runs past ``timeout_s``.
 
-A check returns a :class:`Verdict`:
+Verdict policy (each rule is tested in ``tests/test_verifier.py``):
 
-- ``CORRECT`` / ``WRONG``: judged.
-- ``NO_ANSWER``: the completion has no ``\\boxed{}`` (or an empty one): a format failure.
-- ``UNJUDGEABLE``: the gold answer does not parse (even when the answer is the same string), or
-  the check ran past its time limit. Such a sample is reported as unjudgeable and never scored
-  as right.
+1. ``NO_ANSWER``: the completion has no closed ``\\boxed{}``, or an empty one (a format failure).
+2. ``UNJUDGEABLE``: only when the gold answer does not parse (empty, malformed, or not parsed
+   within the time limit), or on an internal error (an exception in the checker, a worker that
+   died before the gold parsed, no worker ready within the time limit). Such a sample gets no
+   reward and advantage 0.
+3. ``WRONG``, when the gold parses and the answer is pathological: longer than 512 characters,
+   brackets nested deeper than 12, a power tower (``2^{2^{100}}``), a numeric exponent of more
+   than six digits, more than two factorial signs or a factorial of a five-digit number. The
+   screen runs before sympy sees the answer; a gold answer that itself trips it is not screened
+   against. ``WRONG`` also when math-verify cannot judge the answer within ``timeout_s``, cannot
+   parse it, or crashes on it (a worker may use 4 GiB), so no answer form earns more than a
+   plain wrong answer unless it is correct.
+4. ``CORRECT`` when the answer is identical to the gold after normalisation (spaces, sizing and
+   spacing commands, ``\\dfrac``) and the gold parses; else by the exact rules of
+   :func:`lead_lite.answers.compare` (numbers with decimal-comma and thousands rules, fractions,
+   percent, ordered tuples vs unordered lists and sets, expressions by value); else by
+   math-verify (``verify(gold, answer)``).
+5. Several boxes in a row (``\\boxed{1}, \\boxed{2}``) are one answer ``1, 2``; a gold answer is
+   read the same way, so boxes separated by words are never merged.
+
+Time: every check takes at most ``timeout_s`` plus the time to kill a stuck worker (a few ms).
+The constructor starts the first worker and waits until it answers, so no check pays for
+importing sympy; a second worker (batches run in parallel) and a standby start in the
+background, and the standby takes over at once after a kill.
 """
 
 from __future__ import annotations
@@ -26,20 +41,32 @@ import functools
 import json
 import logging
 import os
-import re
+import resource
 import select
 import subprocess
 import sys
 import threading
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
-from fractions import Fraction
+
+from lead_lite.answers import (  # noqa: F401 - re-exported: public names of this module
+    MAX_ANSWER_CHARS,
+    MAX_COMPLETION_CHARS,
+    Outcome,
+    _plain_number,
+    compare,
+    extract_boxed,
+    for_math_verify,
+    gold_is_plain,
+    gold_text,
+    screen,
+)
 
 logger = logging.getLogger(__name__)
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-MAX_COMPLETION_CHARS = 200_000  # only the tail of a longer completion is searched
-MAX_ANSWER_CHARS = 512  # a longer boxed answer is judged WRONG without parsing it
+START_TIMEOUT_S = 120.0  # the most a new worker may take to import sympy and math-verify
+WORKER_MEMORY_BYTES = 4 << 30  # address space of a worker: an answer that needs more is wrong
 
 
 class Verdict(enum.Enum):
@@ -58,99 +85,7 @@ class Judgement:
     reason: str
 
 
-_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
-
-
-def extract_boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}``) in ``text``, braces balanced.
-
-    Args:
-        text: a completion; only its last ``MAX_COMPLETION_CHARS`` characters are searched.
-
-    Returns:
-        the stripped content, or None when there is no closed box.
-
-    Example:
-        >>> extract_boxed(r"so \\boxed{\\frac{1}{2}} and finally \\boxed{ 42 }")
-        '42'
-    """
-    text = text[-MAX_COMPLETION_CHARS:]
-    starts = [m.end() for m in _BOXED.finditer(text)]
-    for start in reversed(starts):
-        depth = 1
-        for i in range(start, len(text)):
-            ch = text[i]
-            if ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[start:i].strip()
-    return None
-
-
-_NUMBER = re.compile(r"[+-]?(\d{1,64}(\.\d{0,64})?|\.\d{1,64})")
-
-
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-
-
-def _plain_number(s: str) -> Fraction | None:
-    """A decimal number written plainly (``12``, ``-3.50``, ``1,000``), else None.
-
-    Commas count only as thousands separators: ``1,2,3`` is a tuple, not 123.
-
-    Example:
-        >>> _plain_number("1{,}000.5"), _plain_number("1,2,3")
-        (Fraction(2001, 2), None)
-    """
-    s = s.strip().strip("$").strip().rstrip(".").replace("{,}", ",")
-    if _THOUSANDS.fullmatch(s):
-        s = s.replace(",", "")
-    if _NUMBER.fullmatch(s):
-        return Fraction(s)
-    return None
-
-
-_FRACTION = re.compile(r"([+-]?)\\[dt]?frac\{([+-]?\d{1,64})\}\{([+-]?\d{1,64})\}|([+-]?\d{1,64})/([+-]?\d{1,64})")
-
-
-def _simple_fraction(s: str) -> Fraction | None:
-    """``\\frac{p}{q}`` (also ``\\dfrac``, ``\\tfrac``, a leading sign) or ``p/q`` with integers, else None.
-
-    Example:
-        >>> _simple_fraction(r"-\\dfrac{6}{4}"), _simple_fraction("3/0"), _simple_fraction("x/2")
-        (Fraction(-3, 2), None, None)
-    """
-    m = _FRACTION.fullmatch(s.strip().strip("$").strip().replace(" ", ""))
-    if m is None:
-        return None
-    sign, p, q = (m.group(1), m.group(2), m.group(3)) if m.group(2) is not None else ("", m.group(4), m.group(5))
-    if int(q) == 0:
-        return None
-    return Fraction(int(p), int(q)) * (-1 if sign == "-" else 1)
-
-
-def _rational_verdict(answer: str, gold: str) -> Verdict | None:
-    """An exact verdict when both sides are plain rationals and math-verify would agree, else None.
-
-    Two plain numbers: equal or not. Integers and fractions: math-verify compares them exactly,
-    so equal or not. A decimal against a fraction: equal is correct; unequal is left to
-    math-verify, which accepts a rounded decimal (``0.3333333`` for ``1/3``).
-    """
-    a_num, g_num = _plain_number(answer), _plain_number(gold)
-    if a_num is not None and g_num is not None:
-        return Verdict.CORRECT if a_num == g_num else Verdict.WRONG
-    a_val = a_num if a_num is not None else _simple_fraction(answer)
-    g_val = g_num if g_num is not None else _simple_fraction(gold)
-    if a_val is None or g_val is None:
-        return None
-    if a_val == g_val:
-        return Verdict.CORRECT
-    decimal = (a_num is not None and "." in answer) or (g_num is not None and "." in gold)
-    return None if decimal else Verdict.WRONG
-
-
+# -- the worker process ---------------------------------------------------------------------
 @functools.lru_cache(maxsize=4096)
 def _parse_gold(gold: str) -> tuple:
     """Runs in the worker: a gold answer parsed once (a GRPO group checks G answers against it)."""
@@ -160,64 +95,165 @@ def _parse_gold(gold: str) -> tuple:
     return tuple(parse(f"${gold}$", **strict) or parse(gold, **strict))
 
 
-def _mv_check(answer: str, gold: str) -> tuple[str, str]:
-    """Runs in the worker: math-verify with its own timeouts off (the parent enforces one)."""
+def _mv_verdict(answer: str, gold_parsed: list) -> tuple[str, str]:
+    """Runs in the worker: math-verify on a parsed gold, its own timeouts off (the parent kills)."""
     from math_verify import parse, verify
 
-    strict = dict(parsing_timeout=None, fallback_mode="no_fallback")
-    gold_parsed = list(_parse_gold(gold))
-    if not gold_parsed:
-        return Verdict.UNJUDGEABLE.value, f"gold answer {gold[:80]!r} does not parse"
-    answer_parsed = parse(f"\\boxed{{{answer}}}", **strict)
+    answer_parsed = parse(f"\\boxed{{{answer}}}", parsing_timeout=None, fallback_mode="no_fallback")
     if not answer_parsed:
         return Verdict.WRONG.value, "answer does not parse"
     ok = verify(gold_parsed, answer_parsed, timeout_seconds=None)
     return (Verdict.CORRECT if ok else Verdict.WRONG).value, "math-verify"
 
 
+def _mv_check(answer: str, gold: str) -> tuple[str, str]:
+    """math-verify's verdict on an extracted answer, in this process (tests compare with it)."""
+    gold_parsed = list(_parse_gold(gold))
+    if not gold_parsed:
+        return Verdict.UNJUDGEABLE.value, f"gold answer {gold[:80]!r} does not parse"
+    return _mv_verdict(answer, gold_parsed)
+
+
+_WARM_UP = [("1/2", "0.5"), ("\\frac{\\sqrt{2}}{2}", "\\sqrt{2}/2"), ("x+1", "1+x"), ("[0,1)", "[0,1)"),
+            ("x=2", "2"), ("\\{1,2\\}", "1,2"), ("\\sin(\\pi/6)", "\\frac{1}{2}")]
+
+
 def _serve() -> None:  # pragma: no cover - runs in the worker process
-    """Worker loop: one JSON request per stdin line, one JSON reply per stdout line."""
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    """Worker loop. Request: one JSON line ``[answer, gold, mode]``. Replies: ``["gold", ok]``
+    once the gold is parsed, then (mode "check", gold ok) ``["verdict", verdict, reason]``."""
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))  # a bomb raises MemoryError
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies goes to the protocol stream
-    _mv_check("1/2", "0.5")  # import sympy and math-verify now: a standby is ready before it is needed
-    for line in sys.stdin:
-        answer, gold = json.loads(line)
-        try:
-            reply = _mv_check(answer, gold)
-        except Exception as exc:  # noqa: BLE001 - any sympy failure is a wrong answer, reported
-            reply = (Verdict.WRONG.value, f"math-verify error: {type(exc).__name__}")
+    for answer, gold in _WARM_UP:  # import sympy and its lazily loaded parts before "ready"
+        _mv_check(answer, gold)
+
+    def send(*reply):
         out.write(json.dumps(reply) + "\n")
         out.flush()
 
+    send("ready")
+    for line in sys.stdin:
+        answer, gold, mode = json.loads(line)
+        try:
+            gold_parsed = list(_parse_gold(gold))
+        except Exception:  # noqa: BLE001 - a gold that breaks the parser does not parse
+            gold_parsed = []
+        send("gold", bool(gold_parsed))
+        if not gold_parsed or mode != "check":
+            continue
+        try:
+            send("verdict", *_mv_verdict(answer, gold_parsed))
+        except Exception as exc:  # noqa: BLE001 - any sympy failure on the answer is a wrong answer
+            send("verdict", Verdict.WRONG.value, f"math-verify error: {type(exc).__name__}")
+
+
+class _Worker:
+    """One math-verify process and the job it is running."""
+
+    def __init__(self):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_PARENT), env.get("PYTHONPATH")]))
+        # A plain subprocess, not multiprocessing: it never re-imports the caller's __main__,
+        # so it works from scripts without a main guard and from notebooks.
+        self.proc = subprocess.Popen([sys.executable, "-m", "lead_lite.verifier"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self.started = time.monotonic()
+        self.ready = False
+        self.buffer = b""
+        self.job: _Job | None = None
+        self.deadline = 0.0
+
+    def fileno(self) -> int:
+        return self.proc.stdout.fileno()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def send(self, job: _Job, timeout_s: float) -> None:
+        request = [for_math_verify(job.answer), for_math_verify(job.gold), job.mode]
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        self.proc.stdin.flush()
+        self.job, self.deadline = job, time.monotonic() + timeout_s
+
+    def read(self) -> list[list] | None:
+        """The complete reply lines available now; None when the process has exited."""
+        data = os.read(self.fileno(), 1 << 16)
+        if not data:
+            return None
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        return [json.loads(line) for line in lines if line]
+
+    def kill(self) -> None:
+        """Kill the process without waiting for it (:meth:`reaped` collects it later)."""
+        self.proc.kill()
+
+    def reaped(self) -> bool:
+        """True once a killed process is gone (its pipes are then closed)."""
+        if self.proc.poll() is None:
+            return False
+        for stream in (self.proc.stdin, self.proc.stdout):
+            stream.close()
+        return True
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=5)
+        self.reaped()
+
+
+@dataclass
+class _Job:
+    """An answer the worker judges (mode "check"), or a gold whose parse is all we need ("gold")."""
+
+    index: int
+    answer: str
+    gold: str
+    mode: str
+    gold_ok: bool | None = None
+
 
 class MathVerifier:
-    """Bounded, cached judge of ``\\boxed{}`` answers against gold answers.
+    """Bounded, cached judge of ``\\boxed{}`` answers against gold answers (policy: module doc).
 
     Args:
-        timeout_s: the most one check may take (worker killed past it; a standby takes over).
+        timeout_s: the most one check may take (a worker past it is killed; the answer is wrong
+            when the gold parses). At least 0.1 s is advisable on a loaded machine.
         cache_size: judged (answer, gold) pairs kept (LRU); 0 disables the cache.
+        workers: math-verify processes that judge a batch in parallel (plus one standby).
 
     Example:
         >>> v = MathVerifier()
         >>> v.check(r"<think>3+4=7</think> \\boxed{7}", "7").verdict
         <Verdict.CORRECT: 'correct'>
+        >>> [j.verdict.value for j in v.check_batch([r"\\boxed{13}", r"\\boxed{10!!!!!}"], ["12", "12"])]
+        ['wrong', 'wrong']
+        >>> v.close()
     """
 
-    def __init__(self, timeout_s: float = 2.0, cache_size: int = 65536):
-        if timeout_s <= 0:
+    def __init__(self, timeout_s: float = 2.0, cache_size: int = 65536, workers: int = 2):
+        if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
         self.timeout_s = timeout_s
         self.cache_size = cache_size
+        self.workers = workers
         self._cache: OrderedDict[tuple[str, str], Judgement] = OrderedDict()
+        self._gold_ok: OrderedDict[str, bool] = OrderedDict()
         self._lock = threading.Lock()
-        self._proc = None  # the worker that answers
-        self._standby = None  # a started worker that takes over after a kill
-        self.stats = {"checks": 0, "cache_hits": 0, "timeouts": 0, "worker_calls": 0}
+        self._pool: list[_Worker] = []  # active workers (ready or starting)
+        self._standby: _Worker | None = None
+        self._spawner: threading.Thread | None = None  # starts a new standby off the clock
+        self._dying: list[_Worker] = []  # killed, not yet reaped
+        self.stats = {"checks": 0, "cache_hits": 0, "timeouts": 0, "worker_calls": 0, "screened": 0}
+        self.start()
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.update(_cache=OrderedDict(), _lock=None, _proc=None, _standby=None)
+        state.update(_cache=OrderedDict(), _gold_ok=OrderedDict(), _lock=None, _pool=[], _standby=None,
+                     _spawner=None, _dying=[])
         return state
 
     def __setstate__(self, state):
@@ -225,124 +261,280 @@ class MathVerifier:
         self._lock = threading.Lock()
 
     # -- worker processes -----------------------------------------------------------------
-    @staticmethod
-    def _spawn() -> subprocess.Popen:
-        # A plain subprocess, not multiprocessing: it never re-imports the caller's __main__,
-        # so it works from scripts without a main guard and from notebooks.
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_PARENT), env.get("PYTHONPATH")]))
-        return subprocess.Popen(
-            [sys.executable, "-m", "lead_lite.verifier"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
+    def start(self) -> None:
+        """Start the worker processes and the standby, and wait until every one answers.
 
-    @staticmethod
-    def _stop(proc: subprocess.Popen | None) -> None:
-        if proc is not None:
-            proc.kill()
-            proc.wait(timeout=5)
-            for stream in (proc.stdin, proc.stdout):
-                stream.close()
-
-    def _kill(self) -> None:
-        """Stop the active worker (a standby, if started, takes over on the next check)."""
-        self._stop(self._proc)
-        self._proc = None
-
-    def _ready(self) -> None:
-        """Make sure a live worker answers, and a standby is starting behind it.
-
-        The first start pays the import of sympy; the time limit covers the check itself, so
-        the worker must answer a ping before the clock starts. After a kill the standby, which
-        imported meanwhile, takes over at once and a new standby starts in the background.
+        The constructor calls it, so the import of sympy is never charged to a check; after
+        :meth:`close` (or unpickling) the next check that needs a worker calls it again.
         """
-        if self._proc is not None and self._proc.poll() is None:
-            return
-        self._kill()
-        if self._standby is not None and self._standby.poll() is None:
-            self._proc, self._standby = self._standby, None
-        else:
-            self._stop(self._standby)
-            self._standby = None
-            self._proc = self._spawn()
-        if self._ask("0", "0", timeout=120) is None:
-            self._kill()
-            raise RuntimeError("the math-verify worker process did not start within 120 s")
-        self._standby = self._spawn()
+        self._join_spawner()
+        self._reap()
+        while len(self._pool) < self.workers:
+            self._pool.append(_Worker())
+        if self._standby is None or not self._standby.alive():
+            self._standby = _Worker()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not all(w.ready for w in self._pool + [self._standby]):
+            starting = [w for w in self._pool + [self._standby] if not w.ready]
+            if time.monotonic() > deadline or not all(w.alive() for w in starting):
+                self._shutdown()
+                raise RuntimeError(f"the math-verify worker processes did not start within {START_TIMEOUT_S:.0f} s")
+            self._wait(deadline - time.monotonic(), starting_only=True)
 
-    def _ask(self, answer: str, gold: str, timeout: float) -> tuple[str, str] | None:
-        """Send one request; the reply, or None when none came within ``timeout`` seconds."""
-        self._proc.stdin.write(json.dumps([answer, gold]) + "\n")
-        self._proc.stdin.flush()
-        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
-        if not ready:
-            return None
-        line = self._proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the math-verify worker process exited")
-        return tuple(json.loads(line))
+    def _reap(self) -> None:
+        """Drop workers that exited."""
+        for w in [w for w in self._pool if not w.alive()]:
+            self._pool.remove(w)
+            w.stop()
+
+    def _wait(self, seconds: float, starting_only: bool = False) -> list[tuple[_Worker, list]]:
+        """Wait up to ``seconds`` for replies; mark started workers ready; return (worker, reply)
+        pairs of busy workers (an exited worker yields ``(worker, None)``)."""
+        watched = [w for w in self._pool + [self._standby] if w is not None and (
+            (not w.ready and w.alive()) or (w.job is not None and not starting_only))]  # a dead busy one: EOF
+        if not watched:
+            return []
+        readable, _, _ = select.select(watched, [], [], max(seconds, 0.0))
+        replies = []
+        for w in readable:
+            lines = w.read()
+            if lines is None:
+                replies.append((w, None))
+                continue
+            for line in lines:
+                if line == ["ready"]:
+                    w.ready = True
+                else:
+                    replies.append((w, line))
+        return replies
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker``; the standby takes its place and a new standby starts in a thread
+        (starting a process takes 10-30 ms that no check should wait for)."""
+        worker.kill()
+        self._dying.append(worker)
+        self._pool.remove(worker)
+        if self._standby is None:  # the previous standby is still being started
+            self._join_spawner()
+        standby, self._standby = self._standby, None
+        self._pool.append(standby if standby is not None and standby.alive() else _Worker())
+
+        def spawn():
+            self._standby = _Worker()
+
+        self._spawner = threading.Thread(target=spawn, name="math-verify-standby", daemon=True)
+        self._spawner.start()
+
+    def _join_spawner(self) -> None:
+        if self._spawner is not None:
+            self._spawner.join()
+            self._spawner = None
+        self._dying = [w for w in self._dying if not w.reaped()]
+
+    def _shutdown(self) -> None:
+        self._join_spawner()
+        for w in self._pool + [self._standby] + self._dying:
+            if w is not None:
+                w.stop()
+        self._pool, self._standby, self._dying = [], None, []
 
     def close(self) -> None:
-        """Stop the worker processes (restarted on the next check that needs one)."""
+        """Stop the worker processes (started again by the next check that needs one)."""
         with self._lock:
-            self._kill()
-            self._stop(self._standby)
-            self._standby = None
+            self._shutdown()
 
     def __del__(self):
-        for name in ("_proc", "_standby"):
-            if getattr(self, name, None) is not None:
-                self._stop(getattr(self, name))
-                setattr(self, name, None)
+        for w in getattr(self, "_pool", []) + [getattr(self, "_standby", None)] + getattr(self, "_dying", []):
+            if w is not None and w.alive():
+                w.proc.kill()
 
-    def _worker_check(self, answer: str, gold: str) -> Judgement:
-        self._ready()
-        self.stats["worker_calls"] += 1
-        reply = self._ask(answer, gold, self.timeout_s)
-        if reply is not None:
-            verdict, reason = reply
-            return Judgement(Verdict(verdict), answer, reason)
-        self.stats["timeouts"] += 1
-        self._kill()
-        logger.warning("answer check timed out after %.1fs: %r", self.timeout_s, answer[:80])
-        return Judgement(Verdict.UNJUDGEABLE, answer, f"check timed out after {self.timeout_s}s")
+    def _run(self, jobs: list[_Job]) -> dict[int, tuple[Verdict, str]]:
+        """Judge ``jobs`` on the workers, in parallel; each job bounded by ``timeout_s``."""
+        if not self._pool:
+            self.start()
+        queue, results = deque(jobs), {}
+        no_worker_since = None
+        while queue or any(w.job is not None for w in self._pool):
+            for w in [w for w in self._pool if w.job is None and not w.alive()]:
+                self._replace(w)
+            if self._standby is not None and self._standby.ready and any(not w.ready for w in self._pool):
+                slow = next(w for w in self._pool if not w.ready)  # a fresh standby beats a slow start
+                self._pool[self._pool.index(slow)], self._standby = self._standby, slow
+            idle = [w for w in self._pool if w.ready and w.job is None and w.alive()]
+            for w in idle:
+                if not queue:
+                    break
+                job = queue.popleft()
+                self.stats["worker_calls"] += 1
+                try:
+                    w.send(job, self.timeout_s)
+                except (BrokenPipeError, OSError):
+                    results[job.index] = (Verdict.UNJUDGEABLE, "internal error: the math-verify worker exited")
+                    self._replace(w)
+            busy = [w for w in self._pool if w.job is not None]
+            if queue and not busy and not idle:  # every worker is starting
+                no_worker_since = no_worker_since or time.monotonic()
+                if time.monotonic() - no_worker_since > self.timeout_s:
+                    logger.warning("no math-verify worker ready within %.1fs; %d answers unjudgeable",
+                                   self.timeout_s, len(queue))
+                    for job in queue:
+                        results[job.index] = (Verdict.UNJUDGEABLE, "internal error: no checking worker ready in time")
+                    queue.clear()
+                    continue
+            else:
+                no_worker_since = None
+            now = time.monotonic()
+            wait = min([w.deadline - now for w in busy], default=self.timeout_s)
+            if queue and not busy:
+                wait = min(wait, self.timeout_s - (now - (no_worker_since or now)))
+            for w, reply in self._wait(wait):
+                job = w.job
+                if job is None:
+                    continue
+                if reply is None:  # the answer crashed the worker (e.g. past its memory limit)
+                    results[job.index] = (Verdict.WRONG, "the checker crashed on this answer") if job.gold_ok \
+                        else (Verdict.UNJUDGEABLE, "internal error: the math-verify worker exited")
+                    w.job = None
+                    self._replace(w)
+                elif reply[0] == "gold":
+                    job.gold_ok = reply[1]
+                    self._remember_gold(job.gold, reply[1])
+                    if not reply[1]:
+                        results[job.index] = (Verdict.UNJUDGEABLE, f"gold answer {job.gold[:80]!r} does not parse")
+                        w.job = None
+                    elif job.mode != "check":
+                        results[job.index] = (Verdict.CORRECT, "gold parses")  # the caller decides
+                        w.job = None
+                else:
+                    results[job.index] = (Verdict(reply[1]), reply[2])
+                    w.job = None
+            now = time.monotonic()
+            for w in [w for w in self._pool if w.job is not None and now >= w.deadline]:
+                job, w.job = w.job, None
+                self.stats["timeouts"] += 1
+                self._replace(w)
+                if job.gold_ok:
+                    results[job.index] = (Verdict.WRONG, f"not judged within {self.timeout_s}s")
+                else:
+                    results[job.index] = (Verdict.UNJUDGEABLE, f"gold answer not parsed within {self.timeout_s}s")
+                logger.warning("answer check timed out after %.2fs: %r", self.timeout_s, job.answer[:80])
+        self._dying = [w for w in self._dying if not w.reaped()]
+        return results
 
-    # -- public ---------------------------------------------------------------------------
-    def judge_answer(self, answer: str, gold: str) -> Judgement:
-        """Judge an extracted answer string against the gold answer string."""
-        gold = str(gold).strip()
+    # -- verdicts -------------------------------------------------------------------------
+    def _remember_gold(self, gold: str, ok: bool) -> None:
+        self._gold_ok[gold] = ok
+        if len(self._gold_ok) > max(self.cache_size, 1024):
+            self._gold_ok.popitem(last=False)
+
+    def _gold_parses(self, gold: str) -> bool | None:
+        known = self._gold_ok.get(gold)
+        if known is None and gold_is_plain(gold):
+            self._remember_gold(gold, True)
+            return True
+        return known
+
+    def _decide(self, answer: str | None, gold: str) -> Judgement | _Job:
+        """A verdict reached in this process, or the job the worker must do."""
+        if not answer:
+            return Judgement(Verdict.NO_ANSWER, None, "no \\boxed{} answer")
         if not gold:
             return Judgement(Verdict.UNJUDGEABLE, answer, "empty gold answer")
-        if len(answer) > MAX_ANSWER_CHARS:
-            return Judgement(Verdict.WRONG, answer[:80], f"answer longer than {MAX_ANSWER_CHARS} chars")
-        exact = _rational_verdict(answer, gold)
-        if exact is not None:
-            return Judgement(exact, answer, "number")
-        key = (answer, gold)
+        why = screen(answer)
+        if why is not None and screen(gold) is None:
+            self.stats["screened"] += 1
+            ok = self._gold_parses(gold)
+            if ok is None:
+                return _Job(0, answer[:80], gold, "gold")
+            return Judgement(Verdict.WRONG, answer[:80], f"pathological answer: {why}") if ok else \
+                Judgement(Verdict.UNJUDGEABLE, answer[:80], f"gold answer {gold[:80]!r} does not parse")
+        outcome = compare(answer, gold)
+        if outcome is Outcome.SAME:
+            ok = self._gold_parses(gold)
+            if ok is None:
+                return _Job(0, answer, gold, "same")
+            return Judgement(Verdict.CORRECT if ok else Verdict.UNJUDGEABLE, answer,
+                             "identical to the gold answer" if ok else f"gold answer {gold[:80]!r} does not parse")
+        if outcome is not None:
+            return Judgement(Verdict.CORRECT if outcome is Outcome.CORRECT else Verdict.WRONG, answer, "exact")
+        if self._gold_ok.get(gold) is False:
+            return Judgement(Verdict.UNJUDGEABLE, answer, f"gold answer {gold[:80]!r} does not parse")
+        return _Job(0, answer, gold, "check")
+
+    def judge_batch(self, answers: list[str | None], golds: list[str]) -> list[Judgement]:
+        """Judge extracted answers (None: no answer) against gold answers, one Judgement each.
+
+        Answers the exact rules cannot decide go to the workers together, in parallel. An
+        exception while judging one answer makes that one unjudgeable (logged).
+
+        Example:
+            >>> v = MathVerifier()
+            >>> [j.verdict.value for j in v.judge_batch(["4", None, "x+1"], ["4", "4", "1+x"])]
+            ['correct', 'no_answer', 'correct']
+            >>> v.close()
+        """
+        if len(answers) != len(golds):
+            raise ValueError(f"answers and golds differ in length: {len(answers)} != {len(golds)}")
+        out: list[Judgement | None] = [None] * len(answers)
+        jobs: list[_Job] = []
         with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                self.stats["cache_hits"] += 1
-                return hit
-            result = self._worker_check(answer, gold)
-            if self.cache_size:
-                self._cache[key] = result
-                if len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return result
+            for i, (answer, gold) in enumerate(zip(answers, golds)):
+                try:
+                    gold = gold_text(gold)
+                    key = (answer, gold)
+                    hit = self._cache.get(key) if answer else None
+                    if hit is not None:
+                        self._cache.move_to_end(key)
+                        self.stats["cache_hits"] += 1
+                        out[i] = hit
+                        continue
+                    decided = self._decide(answer, gold)
+                except Exception:  # noqa: BLE001 - one bad sample must not end the batch
+                    logger.exception("judging answer %d failed; marked unjudgeable", i)
+                    out[i] = Judgement(Verdict.UNJUDGEABLE, answer, "internal error")
+                    continue
+                if isinstance(decided, Judgement):
+                    out[i] = self._store(answer, gold, decided)
+                else:
+                    decided.index = i
+                    jobs.append(decided)
+            if jobs:
+                try:
+                    results = self._run(jobs)
+                except (OSError, RuntimeError, ValueError):
+                    logger.exception("the math-verify workers failed; %d answers marked unjudgeable", len(jobs))
+                    self._shutdown()
+                    results = {j.index: (Verdict.UNJUDGEABLE, "internal error: math-verify workers failed")
+                               for j in jobs}
+                for job in jobs:
+                    verdict, reason = results[job.index]
+                    if job.mode == "gold" and verdict is Verdict.CORRECT:  # the gold parses: screened answer
+                        verdict, reason = Verdict.WRONG, f"pathological answer: {screen(answers[job.index])}"
+                    elif job.mode == "same" and verdict is Verdict.CORRECT:
+                        reason = "identical to the gold answer"
+                    out[job.index] = self._store(answers[job.index], job.gold, Judgement(verdict, job.answer, reason))
+        return out
+
+    def _store(self, answer: str | None, gold: str, judgement: Judgement) -> Judgement:
+        internal = judgement.verdict is Verdict.UNJUDGEABLE and judgement.reason.startswith("internal")
+        if self.cache_size and answer and not internal:
+            self._cache[(answer, gold)] = judgement
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return judgement
+
+    def judge_answer(self, answer: str, gold: str) -> Judgement:
+        """Judge an extracted answer string against the gold answer string."""
+        return self.judge_batch([answer], [gold])[0]
+
+    def check_batch(self, completions: list[str], golds: list[str]) -> list[Judgement]:
+        """Judge whole completions: extract each final ``\\boxed{}`` and compare with its gold."""
+        self.stats["checks"] += len(completions)
+        return self.judge_batch([extract_boxed(c) for c in completions], golds)
 
     def check(self, completion: str, gold: str) -> Judgement:
         """Judge a whole completion: extract its final ``\\boxed{}`` and compare with ``gold``."""
-        self.stats["checks"] += 1
-        answer = extract_boxed(completion)
-        if not answer:
-            return Judgement(Verdict.NO_ANSWER, None, "no \\boxed{} answer")
-        return self.judge_answer(answer, gold)
+        return self.check_batch([completion], [gold])[0]
 
 
 if __name__ == "__main__":

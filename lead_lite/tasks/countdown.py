@@ -5,7 +5,8 @@ safe answer checker, and the TRL reward functions built on it. The checker serve
 training reward and the evaluation (one judge, no drift between them).
 
 Rules (those of the public Countdown-Tasks-3to4 data, ``Jiayi-Pan/Countdown-Tasks-3to4``): the
-answer is the expression inside the *last* ``<answer>...</answer>`` of the completion; it may use
+answer is the expression inside the *last* ``<answer>...</answer>`` of the completion (a stray
+``</answer>`` after it is ignored, see :func:`extract_answer`); it may use
 integer literals, ``+ - * /``, unary minus and parentheses; every given number is used **exactly
 once** (the multiset of literals equals the multiset of ``nums``; a number given twice is used
 twice); the value, computed exactly with :class:`fractions.Fraction`, must equal ``target``.
@@ -128,15 +129,24 @@ def problem_error(nums, target) -> str | None:
 def extract_answer(text: str) -> str | None:
     """The content of the last complete ``<answer>...</answer>``, or None.
 
+    The answer runs from the last ``<answer>`` that is closed to the first ``</answer>`` after
+    it: a stray closing tag after a complete answer (``<answer>X</answer></answer>``) is
+    ignored, and an unclosed ``<answer>`` at the end leaves the previous complete answer.
+
     Example:
         >>> extract_answer("<answer>1</answer> then <answer> 2+3 </answer>")
         ' 2+3 '
+        >>> extract_answer("<answer>(7-3)*5</answer></answer>")
+        '(7-3)*5'
     """
     close = text.rfind(CLOSE_TAG)
     if close < 0:
         return None
     start = text.rfind(OPEN_TAG, 0, close)
-    return None if start < 0 else text[start + len(OPEN_TAG) : close]
+    if start < 0:
+        return None
+    start += len(OPEN_TAG)
+    return text[start : text.find(CLOSE_TAG, start)]
 
 
 def _walk(node: ast.AST, depth: int, literals: list[int]) -> Fraction:
