@@ -22,18 +22,12 @@ import os
 import re
 from pathlib import Path
 
+from lead_lite.run_files import fsync_dir
+
 logger = logging.getLogger(__name__)
 
 MARKER = "lead_checkpoint.json"
 _CHECKPOINT_DIR = re.compile(r"^checkpoint-(\d+)$")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def unmark(checkpoint_dir: str | os.PathLike) -> None:
@@ -67,7 +61,7 @@ def mark_complete(checkpoint_dir: str | os.PathLike, global_step: int) -> Path:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, marker)
-    _fsync_dir(root)
+    fsync_dir(root)
     return marker
 
 

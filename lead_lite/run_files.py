@@ -52,7 +52,8 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (a rename, a new file) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -83,7 +84,7 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         kept = "the previous file is unchanged" if path.exists() else "nothing was written"
