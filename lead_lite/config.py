@@ -200,6 +200,7 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("prompt_format", data.prompt_format, f"must be one of: {', '.join(PROMPT_FORMATS)}")
     if data.answer_format is not None and data.answer_format not in ANSWER_FORMATS:
         bad("answer_format", data.answer_format, f"must be one of: {', '.join(ANSWER_FORMATS)}")
+    refuse_known_bad_combinations(model_args, training)
     if model_args.init_adapter is not None:
         from lead_lite.models import resolve_backend
 
@@ -223,6 +224,42 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
         bad("scale_rewards", training.scale_rewards, "GRPO-LEAD normalises per group; use 'group'")
     if training.multi_objective_aggregation != "sum_then_normalize":
         bad("multi_objective_aggregation", training.multi_objective_aggregation, "must be 'sum_then_normalize'")
+
+
+def refuse_known_bad_combinations(model_args: ModelArguments, training) -> None:
+    """Stop, before anything loads, on a combination known to fail later; the message names the way out.
+
+    - the trl backend, a 4-bit base and vLLM in colocate mode: TRL's weight sync into vLLM
+      crashes on a bitsandbytes 4-bit policy (trl issues #4973, #3654);
+    - the unsloth backend with vLLM (Unsloth's ``fast_inference``) without CUDA (a dry run,
+      which only plans for a GPU, is let through).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> training = SimpleNamespace(use_vllm=True, vllm_mode="colocate")
+        >>> try:
+        ...     refuse_known_bad_combinations(ModelArguments(backend="trl", load_in_4bit=True), training)
+        ... except ConfigError as exc:
+        ...     print(str(exc).split("; ")[-1])
+        use backend: unsloth, or load_in_4bit: false, or use_vllm: false, or vllm_mode: server
+    """
+    import torch
+
+    from lead_lite.models import resolve_backend
+
+    backend = resolve_backend(model_args.backend)
+    # auto resolves to trl on any CPU machine, where 4-bit loading is refused on its own
+    trl_on_gpu = model_args.backend == "trl" or (backend == "trl" and torch.cuda.is_available())
+    if trl_on_gpu and model_args.load_in_4bit and training.use_vllm and training.vllm_mode == "colocate":
+        raise ConfigError(
+            f"backend={model_args.backend!r}: with load_in_4bit and use_vllm in vllm_mode colocate, TRL's weight "
+            "sync into vLLM crashes (trl #4973, #3654); use backend: unsloth, or load_in_4bit: false, or "
+            "use_vllm: false, or vllm_mode: server")
+    if (backend == "unsloth" and training.use_vllm and not model_args.dry_run
+            and not torch.cuda.is_available()):
+        raise ConfigError(
+            "use_vllm=True: the unsloth backend generates with vLLM through fast_inference, which needs a CUDA "
+            "GPU; on this machine set use_vllm: false (Unsloth then generates with HF generate)")
 
 
 def preset_path(name: str) -> Path | None:

@@ -66,6 +66,12 @@ class DifficultyArguments:
     chunk_size: int = field(default=64, metadata={"help": "Problems sampled per call; the output is flushed after each."})
     engine: str = field(default="auto", metadata={"help": "auto (vllm with a GPU and vllm installed, else hf), hf, vllm."})
     batch_size: int = field(default=64, metadata={"help": "Sequences per HF generate call."})
+    vllm_gpu_memory_utilization: float | None = field(
+        default=None, metadata={"help": "vLLM engine: its share of the GPU's memory (of the machine's on vLLM's "
+                                "CPU build); default: the preset's, else 0.3."})
+    vllm_max_model_length: int | None = field(
+        default=None, metadata={"help": "vLLM engine: prompt + completion tokens it holds (default: the longest "
+                                "prompt + max_new_tokens)."})
     seed: int = field(default=0, metadata={"help": "Sampling seed."})
     verifier_timeout_s: float = field(default=2.0, metadata={"help": "Most seconds one answer check may take."})
 
@@ -143,6 +149,10 @@ def parse_args(argv: list[str]):
     args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")
     args.temperature = values.get("temperature", DEFAULT_TEMPERATURE) if args.temperature is None else args.temperature
     args.max_new_tokens = args.max_new_tokens or int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
+    if args.vllm_gpu_memory_utilization is None:
+        from lead_lite.sampling import VLLM_GPU_MEMORY_UTILIZATION
+
+        args.vllm_gpu_memory_utilization = values.get("vllm_gpu_memory_utilization", VLLM_GPU_MEMORY_UTILIZATION)
 
     def bad(name: str, why: str):
         raise ConfigError(f"--{name} {getattr(args, name)!r}: {why}")
@@ -154,6 +164,10 @@ def parse_args(argv: list[str]):
         bad("temperature", "must be > 0 (a pass rate needs varied samples)")
     if not 0 < args.top_p <= 1:
         bad("top_p", "must be in (0, 1]")
+    if not 0 < args.vllm_gpu_memory_utilization <= 1:
+        bad("vllm_gpu_memory_utilization", "must be in (0, 1]")
+    if args.vllm_max_model_length is not None and args.vllm_max_model_length < 1:
+        bad("vllm_max_model_length", "must be >= 1")
     if args.max_problems is not None and args.max_problems < 1:
         bad("max_problems", "must be >= 1")
     if args.engine not in ("auto", "hf", "vllm"):
@@ -218,7 +232,8 @@ def main(argv: list[str] | None = None) -> dict:
     elif todo:
         longest = max(len(tokenizer(t, add_special_tokens=False)["input_ids"])
                       for t in prompt_texts(tokenizer, [r["prompt"] for r in todo], chat_kwargs))
-        llm = vllm_engine(path, longest + args.max_new_tokens, args.seed, args.adapter)
+        llm = vllm_engine(path, args.vllm_max_model_length or longest + args.max_new_tokens, args.seed, args.adapter,
+                          args.vllm_gpu_memory_utilization)
     set_seed(args.seed)
 
     # 3. sample, judge, append, flush: chunk by chunk

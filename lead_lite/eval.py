@@ -71,6 +71,12 @@ class EvalArguments:
                                 "preset's, as in training, else plain."})
     engine: str = field(default="auto", metadata={"help": "auto (vllm with a GPU and vllm installed, else hf), hf, or vllm."})
     batch_size: int = field(default=64, metadata={"help": "Sequences per HF generate call."})
+    vllm_gpu_memory_utilization: float | None = field(
+        default=None, metadata={"help": "vLLM engine: its share of the GPU's memory (of the machine's on vLLM's "
+                                "CPU build); default: the preset's, else 0.3."})
+    vllm_max_model_length: int | None = field(
+        default=None, metadata={"help": "vLLM engine: prompt + completion tokens it holds (default: the longest "
+                                "prompt + max_new_tokens)."})
     seed: int = field(default=0, metadata={"help": "Sampling seed."})
     verifier_timeout_s: float = field(default=2.0, metadata={"help": "Most seconds one answer check may take."})
 
@@ -91,6 +97,10 @@ def parse_args(argv: list[str]):
     if args.max_new_tokens is None:
         args.max_new_tokens = int(values.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
     args.prompt_format = args.prompt_format or values.get("prompt_format", "plain")
+    if args.vllm_gpu_memory_utilization is None:
+        from lead_lite.sampling import VLLM_GPU_MEMORY_UTILIZATION
+
+        args.vllm_gpu_memory_utilization = values.get("vllm_gpu_memory_utilization", VLLM_GPU_MEMORY_UTILIZATION)
     if args.budgets is None:
         n = args.max_new_tokens
         args.budgets = sorted({max(1, round(n * i / N_DEFAULT_BUDGETS)) for i in range(1, N_DEFAULT_BUDGETS + 1)})
@@ -113,6 +123,10 @@ def validate(args: EvalArguments) -> None:
         bad("top_p", "must be in (0, 1]")
     if not 0 <= args.min_p < 1:
         bad("min_p", "must be in [0, 1)")
+    if not 0 < args.vllm_gpu_memory_utilization <= 1:
+        bad("vllm_gpu_memory_utilization", "must be in (0, 1]")
+    if args.vllm_max_model_length is not None and args.vllm_max_model_length < 1:
+        bad("vllm_max_model_length", "must be >= 1")
     if args.max_new_tokens < 1:
         bad("max_new_tokens", "must be >= 1")
     if not args.budgets or any(not 1 <= b <= args.max_new_tokens for b in args.budgets):
@@ -314,7 +328,9 @@ def main(argv: list[str] | None = None) -> dict | str:
             prompts = [r["prompt"] for r in rows]
             if engine == "vllm":
                 completions = sample_vllm(path, tokenizer, prompts, args.max_new_tokens, args.k, args.temperature,
-                                          args.top_p, args.min_p, args.seed, args.adapter, chat_kwargs)
+                                          args.top_p, args.min_p, args.seed, args.adapter, chat_kwargs,
+                                          gpu_memory_utilization=args.vllm_gpu_memory_utilization,
+                                          max_model_len=args.vllm_max_model_length)
             else:
                 set_seed(args.seed)  # per benchmark: its samples do not depend on the order of --data
                 completions = sample_hf(model, tokenizer, prompts, args.max_new_tokens, args.k, args.temperature,

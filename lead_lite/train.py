@@ -132,6 +132,10 @@ def main(argv: list[str] | None = None, stage: tuple[str, dict] | None = None) -
         callbacks=[JsonlMetrics(out / "metrics.jsonl")],
         lead=lead,
     )
+    if training.use_vllm:
+        from lead_lite.vllm_cpu_weight_sync import use_for_cpu_colocate
+
+        use_for_cpu_colocate(trainer)  # vLLM's CPU build only; TRL's own sync elsewhere
 
     # 5. evaluate, train, save, evaluate
     from lead_lite.models import adapter_digest

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -20,18 +21,45 @@ def multi_process() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def wanted(argv: list[str]) -> bool:
-    """Whether this run will use Unsloth: one process, CUDA and unsloth present, and --backend is not trl.
+def requested_backend(argv: list[str]) -> str:
+    """The ``backend`` a run asks for, read as :func:`lead_lite.config.parse_config` layers it:
+    the flag, else the ``--config`` YAML, else the model preset, else ``auto``.
 
-    A multi-process launch never imports unsloth: ``auto`` resolves to ``trl`` there, and an explicit
-    ``unsloth`` is refused by :func:`refuse_multi_process` before anything loads.
+    A file that cannot be read counts as ``auto`` here; ``parse_config`` then reports it.
+
+    Example:
+        >>> requested_backend(["--model", "tiny"]), requested_backend(["--backend=unsloth"])
+        ('trl', 'unsloth')
     """
-    if multi_process():
+    from lead_lite.config import ConfigError, ModelArguments, _load_yaml, _pop_flag, preset_path
+
+    argv = list(argv)
+    try:
+        flag = _pop_flag(argv, "--backend")
+        if flag is not None:
+            return flag
+        config_file = _pop_flag(argv, "--config")
+        user = _load_yaml(Path(config_file)) if config_file is not None else {}
+        preset = preset_path(_pop_flag(argv, "--model") or user.get("model") or ModelArguments.model)
+        layered = {**(_load_yaml(preset) if preset is not None else {}), **user}
+    except ConfigError:
+        return "auto"
+    return str(layered.get("backend", "auto"))
+
+
+def wanted(argv: list[str]) -> bool:
+    """Whether this run will use Unsloth: one process, unsloth installed, and the backend asked for
+    (flag, YAML or preset) is ``unsloth``, or ``auto`` with CUDA present.
+
+    An explicit ``unsloth`` without CUDA runs in Unsloth's CPU mode (plain kernels, no
+    ``fast_inference``). A multi-process launch never imports unsloth: ``auto`` resolves to ``trl``
+    there, and an explicit ``unsloth`` is refused by :func:`refuse_multi_process` before anything loads.
+    """
+    if multi_process() or importlib.util.find_spec("unsloth") is None:
         return False
-    if "--backend" in argv and argv[argv.index("--backend") + 1 :][:1] == ["trl"]:
-        return False
-    if "--backend=trl" in argv or importlib.util.find_spec("unsloth") is None:
-        return False
+    backend = requested_backend(argv)
+    if backend != "auto":
+        return backend == "unsloth"
     import torch
 
     return torch.cuda.is_available()

@@ -1,0 +1,128 @@
+"""vLLM's CPU build on the tiny model (pytest -m vllm; the second CI stage's venv).
+
+Every vLLM engine runs in a child process (vLLM spawns its workers; the engine's memory is freed
+when the child exits). Greedy decoding everywhere, so every comparison is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("vllm")
+pytestmark = pytest.mark.vllm
+
+REPO = Path(__file__).resolve().parent.parent
+# a small KV cache: the CI machine is shared (GiB; vLLM's CPU build reads it at engine start)
+ENV = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python ARGS`` from the repository root; fails the test with the child's output on a non-zero exit."""
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    return proc
+
+
+def test_colocate_training_syncs_weights_into_vllm(tmp_path):
+    run("tests/vllm_colocate_worker.py", str(tmp_path))
+    r = json.loads((tmp_path / "colocate.json").read_text())
+    assert r["sync_replaced"] and r["backend"] == "trl" and r["steps"] == 2
+    assert r["before"]["vllm"] == r["before"]["hf"]  # the same base weights, the same greedy tokens
+    # TRL pushed the weights after step 1 before step 2 generated: vLLM decodes as the policy did then
+    assert r["after_step_1"]["vllm"] == r["after_step_1"]["hf"]
+    assert r["after_step_1"]["vllm"] != r["before"]["vllm"]  # and the step changed what it decodes
+    assert r["after_step_2"]["vllm"] == r["after_step_2"]["hf"]
+    assert r["after_step_2"]["vllm"] != r["after_step_1"]["vllm"]
+    metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert any("lead/accuracy" in m for m in metrics)
+
+
+def test_train_entry_point_with_vllm_colocate(tmp_path):
+    run("-m", "lead_lite.train", "--model", "tiny", "--output_dir", str(tmp_path), "--use_vllm", "true",
+        "--vllm_mode", "colocate", "--vllm_gpu_memory_utilization", "0.05", "--max_steps", "2",
+        "--per_device_train_batch_size", "8", "--num_generations", "4", "--max_completion_length", "24",
+        "--train_size", "32", "--eval_size", "4", "--logging_steps", "1", "--save_strategy", "no")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 2 and summary["backend"] == "trl"
+    assert summary["adapter_digest"] != summary["start_adapter_digest"]  # training moved the LoRA weights
+    metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert sum("lead/reward" in m for m in metrics) == 2
+
+
+@pytest.fixture(scope="module")
+def adapter(tmp_path_factory) -> Path:
+    """A LoRA adapter (rank 16, every linear layer) with random, non-zero weights: it changes the model."""
+    out = tmp_path_factory.mktemp("adapter")
+    run("-c", f"""
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM
+from lead_lite.tiny import prepare_tiny_model
+torch.manual_seed(0)
+model = AutoModelForCausalLM.from_pretrained(str(prepare_tiny_model()), dtype=torch.float32)
+config = LoraConfig(r=16, lora_alpha=32, init_lora_weights=False, task_type="CAUSAL_LM",
+                    target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+model = get_peft_model(model, config)
+with torch.no_grad():
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            p.mul_(0.05)  # a nudge, not noise: the tiny model stays partly right
+model.save_pretrained({str(out)!r})
+""")
+    return out
+
+
+def evaluate(out: Path, engine: str, *extra: str) -> tuple[dict, list[dict]]:
+    run("-m", "lead_lite.eval", "--model", "tiny", "--data", "arithmetic", "--max_problems", "24", "--k", "1",
+        "--temperature", "0", "--max_new_tokens", "48", "--engine", engine, "--output_dir", str(out),
+        "--vllm_gpu_memory_utilization", "0.05", *extra)
+    summary = json.loads((out / "summary.json").read_text())
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    return summary, samples
+
+
+@pytest.mark.parametrize("with_adapter", [False, True], ids=["base", "adapter"])
+def test_eval_vllm_matches_hf(tmp_path, adapter, with_adapter):
+    extra = ("--adapter", str(adapter)) if with_adapter else ()
+    hf_summary, hf = evaluate(tmp_path / "hf", "hf", *extra)
+    vllm_summary, vl = evaluate(tmp_path / "vllm", "vllm", *extra)
+    assert vllm_summary["engine"] == "vllm" and hf_summary["engine"] == "hf"
+    assert [s["completion"] for s in vl] == [s["completion"] for s in hf]
+    assert [s["length"] for s in vl] == [s["length"] for s in hf]
+    name = "arithmetic"
+    assert vllm_summary["benchmarks"][name]["pass@1"] == hf_summary["benchmarks"][name]["pass@1"]
+    if with_adapter:  # the LoRA request was applied: the adapter changes what the base model writes
+        base_summary, base = evaluate(tmp_path / "base", "vllm")
+        assert [s["completion"] for s in base] != [s["completion"] for s in vl]
+
+
+def test_difficulty_vllm_is_resumable_and_matches_hf(tmp_path):
+    from lead_lite.tasks import arithmetic
+
+    problems = tmp_path / "problems.jsonl"
+    rows = arithmetic.generate(12, seed=3, split="test")
+    problems.write_text("".join(json.dumps({"problem": r["prompt"].removesuffix(arithmetic.PROMPT_SUFFIX),
+                                                 "answer": r["answer"]}) + "\n" for r in rows))
+
+    def difficulty(engine: str, output: Path, max_problems: int) -> None:
+        # temperature 1e-6: the command refuses 0 (a pass rate needs varied samples); this close to 0 both
+        # engines pick the most likely token (vLLM treats it as greedy), so their pass rates can be compared
+        run("-m", "lead_lite.data", "difficulty", "--model", "tiny", "--data", str(problems), "--k", "2",
+            "--temperature", "1e-6", "--max_new_tokens", "48", "--engine", engine, "--chunk_size", "4",
+            "--max_problems", str(max_problems), "--output", str(output), "--vllm_gpu_memory_utilization", "0.05")
+
+    hf_out, vllm_out = tmp_path / "hf.jsonl", tmp_path / "vllm.jsonl"
+    difficulty("hf", hf_out, 12)
+    difficulty("vllm", vllm_out, 5)  # interrupted after 5 problems ...
+    assert len(vllm_out.read_text().splitlines()) == 5
+    difficulty("vllm", vllm_out, 12)  # ... and run again: only the other 7 are sampled
+    hf_rates = {r["id"]: r["pass_rate"] for r in map(json.loads, hf_out.read_text().splitlines())}
+    vllm_records = [json.loads(line) for line in vllm_out.read_text().splitlines()]
+    assert len(vllm_records) == 12 and len({r["id"] for r in vllm_records}) == 12
+    assert {r["id"]: r["pass_rate"] for r in vllm_records} == hf_rates
