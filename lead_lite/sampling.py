@@ -132,7 +132,10 @@ def vllm_engine(model_path: str, max_model_len: int, seed: int, adapter: str | N
         if not allowed:
             raise ValueError(f"{adapter}: LoRA rank {rank} is above vLLM's largest, {VLLM_LORA_RANKS[-1]}")
         lora = dict(enable_lora=True, max_lora_rank=allowed[0], max_loras=1)
-    return LLM(model=model_path, seed=seed, max_model_len=max_model_len,
+    # the HF path's precision on this machine: fp32 on a CPU (where vLLM would downcast a float32
+    # checkpoint to bfloat16), the checkpoint's own 16-bit type on a GPU
+    dtype = "auto" if torch.cuda.is_available() else "float32"
+    return LLM(model=model_path, seed=seed, max_model_len=max_model_len, dtype=dtype,
                gpu_memory_utilization=gpu_memory_utilization, **lora)
 
 

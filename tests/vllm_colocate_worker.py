@@ -1,14 +1,19 @@
-"""GRPO-LEAD with vLLM colocated (its CPU build) for 2 steps, checking that the weights reach vLLM.
+"""``python -m lead_lite.train`` with vLLM colocated (its CPU build) for 2 steps, watching the weights reach vLLM.
 
-Run by tests/test_vllm.py in its own process (vLLM spawns workers; its memory is freed on exit):
+Run by tests/test_vllm.py in its own process (vLLM's memory is freed when it exits):
 
     python tests/vllm_colocate_worker.py OUT_DIR
 
-Builds the trainer as ``lead_lite.train`` does and trains 2 steps. TRL pushes the policy's
-weights into vLLM before each generation, so vLLM holds the policy after step 1 once step 2 has
-generated. Greedy completions of fixed prompts are recorded from vLLM before training, from the HF
-policy right after step 1's optimizer step, from vLLM after training, and again from both after
-one more explicit sync (policy after step 2). Writes OUT_DIR/colocate.json.
+The entry point runs unchanged; this script only watches the trainer it builds, by wrapping
+:func:`lead_lite.vllm_cpu_weight_sync.use_for_cpu_colocate` (called by ``lead_lite.train`` right
+after the trainer is made). TRL pushes the policy's weights into vLLM before each step's
+generation, so once step 2 has generated, vLLM holds the policy as it was after step 1.
+
+For fixed held-out prompts it records, from the HF policy and from TRL's vLLM engine, greedy
+completions and the log-probability of each token of fixed sequences (the base model's greedy
+completions of those prompts; teacher-forced, vLLM's prompt log-probs): before training (base
+weights in both), right after step 1's optimizer step (HF) against vLLM after training, and after
+one more explicit sync (the policy after step 2). Writes OUT_DIR/colocate.json.
 """
 
 from __future__ import annotations
@@ -21,70 +26,72 @@ MAX_NEW_TOKENS = 24
 
 
 def main(out: Path) -> None:
-    from transformers import TrainerCallback, set_seed
+    import torch
+    from transformers import TrainerCallback
 
-    from lead_lite.config import parse_config
-    from lead_lite.data import load_rows, to_dataset
-    from lead_lite.models import load_policy
-    from lead_lite.rewards import HasAnswer, MathAccuracy
-    from lead_lite.run_log import JsonlMetrics
+    from lead_lite import train, vllm_cpu_weight_sync
     from lead_lite.sampling import prompt_texts, sample_hf
     from lead_lite.tasks import arithmetic
-    from lead_lite.trainer import lead_trainer_class
-    from lead_lite.verifier import MathVerifier
-    from lead_lite.vllm_cpu_weight_sync import use_for_cpu_colocate
 
-    model_args, lead, data, training = parse_config([
-        "--model", "tiny", "--output_dir", str(out), "--use_vllm", "true", "--vllm_mode", "colocate",
-        "--vllm_gpu_memory_utilization", "0.05", "--max_steps", "2", "--per_device_train_batch_size", "16",
-        "--num_generations", "4", "--max_completion_length", "32", "--learning_rate", "0.05",
-        "--train_size", "64", "--eval_size", "0", "--logging_steps", "1", "--save_strategy", "no", "--seed", "0",
-    ])
-    set_seed(training.seed)
-    training.report_to = []
-    training.reward_weights = [1.0, 0.0]
-    model, tokenizer, peft_config, backend = load_policy(model_args, training)
-    train_rows, _ = load_rows(data, seed=training.seed)
-    verifier = MathVerifier(timeout_s=lead.verifier_timeout_s)
     prompts = [r["prompt"] for r in arithmetic.generate(8, seed=1, split="test")]  # fixed, held out
-    ids = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in prompt_texts(tokenizer, prompts)]
+    seen: dict = {}
 
-    def hf_greedy(policy) -> list[list[int]]:
-        return [list(cs[0].token_ids) for cs in sample_hf(policy, tokenizer, prompts, MAX_NEW_TOKENS)]
+    def hf_record(policy, tokenizer) -> dict:
+        """Greedy completions of the HF policy and its log-prob of each token of the fixed sequences."""
+        greedy = [list(cs[0].token_ids) for cs in sample_hf(policy, tokenizer, prompts, MAX_NEW_TOKENS)]
+        seen.setdefault("fixed", greedy)  # the base model's greedy completions, scored at every stage
+        logprobs = []
+        with torch.no_grad():
+            for prompt, completion in zip(seen["prompt_ids"], seen["fixed"]):
+                ids = torch.tensor([prompt + completion])  # (1, T)
+                logits = policy(input_ids=ids).logits[0, len(prompt) - 1 : -1].float()  # (T_c, V)
+                logprobs.append(torch.log_softmax(logits, -1).gather(1, ids[0, len(prompt) :, None])[:, 0].tolist())
+        return {"greedy": greedy, "logprobs": logprobs}
 
-    after_step_1 = {}
+    def vllm_record(llm) -> dict:
+        """vLLM's greedy completions, and its log-prob of each token of the fixed sequences (teacher-forced)."""
+        from vllm import SamplingParams
+
+        inputs = [{"prompt_token_ids": p} for p in seen["prompt_ids"]]
+        greedy = llm.generate(inputs, SamplingParams(temperature=0.0, max_tokens=MAX_NEW_TOKENS), use_tqdm=False)
+        forced = [{"prompt_token_ids": p + c} for p, c in zip(seen["prompt_ids"], seen["fixed"])]
+        # temperature 1: TRL's engine reports processed log-probs, which then equal the model's own
+        scored = llm.generate(forced, SamplingParams(temperature=1.0, max_tokens=1, prompt_logprobs=0), use_tqdm=False)
+        logprobs = []
+        for p, c, r in zip(seen["prompt_ids"], seen["fixed"], scored):
+            positions = r.prompt_logprobs[len(p) :]  # one {token id: Logprob} per completion token
+            logprobs.append([pos[tok].logprob for pos, tok in zip(positions, c)])
+        return {"greedy": [list(r.outputs[0].token_ids) for r in greedy], "logprobs": logprobs}
 
     class AfterStep1(TrainerCallback):
         def on_step_end(self, args, state, control, model=None, **kwargs):
             if state.global_step == 1:  # the optimizer has stepped once; step 2 has not generated yet
-                after_step_1["hf"] = hf_greedy(model)
+                seen["after_step_1_hf"] = hf_record(model, seen["tokenizer"])
 
-    trainer = lead_trainer_class()(
-        model=model, reward_funcs=[MathAccuracy(verifier), HasAnswer()], args=training,
-        train_dataset=to_dataset(train_rows, tokenizer), processing_class=tokenizer, peft_config=peft_config,
-        callbacks=[JsonlMetrics(out / "metrics.jsonl"), AfterStep1()], lead=lead,
-    )
-    replaced = use_for_cpu_colocate(trainer)
-    from vllm import SamplingParams
+    wrapped = vllm_cpu_weight_sync.use_for_cpu_colocate
 
-    llm = trainer.vllm_generation.llm
-    greedy = SamplingParams(temperature=0.0, max_tokens=MAX_NEW_TOKENS)
+    def watch(trainer):
+        tokenizer = trainer.processing_class
+        seen.update(trainer=trainer, tokenizer=tokenizer, replaced=wrapped(trainer), prompt_ids=[
+            tokenizer(t, add_special_tokens=False)["input_ids"] for t in prompt_texts(tokenizer, prompts)])
+        trainer.add_callback(AfterStep1())
+        seen["before"] = {"hf": hf_record(trainer.model, tokenizer), "vllm": vllm_record(trainer.vllm_generation.llm)}
+        return seen["replaced"]
 
-    def vllm_greedy() -> list[list[int]]:
-        outputs = llm.generate([{"prompt_token_ids": x} for x in ids], greedy, use_tqdm=False)
-        return [list(o.outputs[0].token_ids) for o in outputs]
-
-    before = {"vllm": vllm_greedy(), "hf": hf_greedy(trainer.model)}
-    trainer.train()
-    vllm_after_step_1 = vllm_greedy()
+    vllm_cpu_weight_sync.use_for_cpu_colocate = watch
+    summary = train.main([
+        "--model", "tiny", "--output_dir", str(out), "--use_vllm", "true", "--vllm_mode", "colocate",
+        "--vllm_gpu_memory_utilization", "0.05", "--max_steps", "2", "--per_device_train_batch_size", "16",
+        "--num_generations", "4", "--max_completion_length", "32", "--learning_rate", "0.02",
+        "--train_size", "64", "--eval_size", "0", "--logging_steps", "1", "--save_strategy", "no", "--seed", "0",
+    ])
+    trainer, llm = seen["trainer"], seen["trainer"].vllm_generation.llm
+    after_1_vllm = vllm_record(llm)
     trainer.vllm_generation.sync_weights()
-    after_step_2 = {"vllm": vllm_greedy(), "hf": hf_greedy(trainer.model)}
-    verifier.close()
     result = {
-        "sync_replaced": replaced, "backend": backend, "steps": trainer.state.global_step,
-        "vllm_dtype": str(llm.llm_engine.model_config.dtype), "before": before,
-        "after_step_1": {"vllm": vllm_after_step_1, "hf": after_step_1["hf"]}, "after_step_2": after_step_2,
-        "eos": tokenizer.eos_token_id,
+        "sync_replaced": seen["replaced"], "summary": summary, "vllm_dtype": str(llm.llm_engine.model_config.dtype),
+        "before": seen["before"], "after_step_1": {"hf": seen["after_step_1_hf"], "vllm": after_1_vllm},
+        "after_step_2": {"hf": hf_record(trainer.model, seen["tokenizer"]), "vllm": vllm_record(llm)},
     }
     (out / "colocate.json").write_text(json.dumps(result))
 
