@@ -69,6 +69,14 @@ def import_first(argv: list[str]) -> None:
     """Import unsloth before trl when this run will use it, so its patches apply."""
     if wanted(argv):
         import unsloth  # noqa: F401 - imported for its patches of trl / transformers
+        import torch
+
+        if not torch.cuda.is_available():
+            # Unsloth's CPU mode leaves TRL's trainers unpatched; patch them as its GPU import does,
+            # so the LEAD trainer subclasses Unsloth's generated GRPOTrainer here too
+            from unsloth.models.rl import PatchFastRL
+
+            PatchFastRL()
 
 
 def refuse_multi_process() -> None:

@@ -18,8 +18,12 @@ pytest.importorskip("vllm")
 pytestmark = pytest.mark.vllm
 
 REPO = Path(__file__).resolve().parent.parent
-# a small KV cache: the CI machine is shared (GiB; vLLM's CPU build reads it at engine start)
-ENV = {**os.environ, "PYTHONPATH": str(REPO), "VLLM_CPU_KVCACHE_SPACE": "1", "TOKENIZERS_PARALLELISM": "false"}
+# VLLM_CPU_KVCACHE_SPACE: a 1 GiB KV cache, the CI machine is shared (vLLM's CPU build reads it at engine
+# start). VLLM_ENABLE_V1_MULTIPROCESSING=0: the engine runs inside the command's process, which spares
+# two process starts per engine on a 2-core machine (benchmarks/vllm_cpu.py runs vLLM's default, spawned
+# engine). TRL's colocated engine always runs in-process.
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+       "TOKENIZERS_PARALLELISM": "false"}
 
 
 def run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
