@@ -47,6 +47,9 @@ PRESET_DIR = CONFIG_DIR / "models"
 BAD_ROWS = ("skip", "error")  # what a malformed dataset row does (DataArguments.bad_rows)
 BACKENDS = ("auto", "unsloth", "trl")
 ENGINES = ("auto", "hf", "vllm")  # generation engines of evaluation and difficulty estimation
+# a vLLM engine's share of the GPU memory (TRL's own default); it also works on vLLM's CPU build,
+# where 0.92 (vLLM's default) fails and 0.3 of a 24 GiB machine holds the tiny model's cache
+VLLM_GPU_MEMORY_UTILIZATION = 0.3
 DEFAULT_MAX_NEW_TOKENS = 4096  # sampling commands: when neither the flag nor the preset's max_completion_length is set
 SCALE_REWARDS = ("group", "none")  # TRL scale_rewards LEAD honours: per-group std, or none (Dr. GRPO)
 # TRL loss types whose normaliser counts only unmasked tokens, so removed groups leave it
@@ -474,6 +477,9 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
             "so no completion would have an answer")
     if data.answer_format is not None and data.answer_format not in ANSWER_FORMATS:
         bad("answer_format", data.answer_format, f"must be one of: {', '.join(ANSWER_FORMATS)}")
+    refuse_known_bad_combinations(model_args, training)
+    if model_args.backend == "unsloth" and not model_args.dry_run and importlib.util.find_spec("unsloth") is None:
+        bad("backend", "unsloth", "unsloth is not installed (pip install -r requirements-gpu.txt); or use backend: trl")
     if model_args.init_adapter is not None and resolve_backend(model_args.backend) == "unsloth":
         bad("init_adapter", model_args.init_adapter, "is loaded with PEFT; use backend: trl (the unsloth "
             "backend attaches fresh adapters only)")
@@ -524,6 +530,40 @@ def check_resume(value, output_dir: str) -> None:
 
 
 # -- reading the layers ------------------------------------------------------------------------------
+def refuse_known_bad_combinations(model_args: ModelArguments, training) -> None:
+    """Stop, before anything loads, on a combination known to fail later; the message names the way out.
+
+    - the trl backend, a 4-bit base and vLLM in colocate mode: TRL's weight sync into vLLM
+      crashes on a bitsandbytes 4-bit policy (trl issues #4973, #3654);
+    - the unsloth backend with vLLM (Unsloth's ``fast_inference``) without CUDA (a dry run,
+      which only plans for a GPU, is let through).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> training = SimpleNamespace(use_vllm=True, vllm_mode="colocate")
+        >>> try:
+        ...     refuse_known_bad_combinations(ModelArguments(backend="trl", load_in_4bit=True), training)
+        ... except ConfigError as exc:
+        ...     print(str(exc).split("; ")[-1])
+        use backend: unsloth, or load_in_4bit: false, or use_vllm: false, or vllm_mode: server
+    """
+    import torch
+
+    backend = resolve_backend(model_args.backend)
+    # auto resolves to trl on any CPU machine, where 4-bit loading is refused on its own
+    trl_on_gpu = model_args.backend == "trl" or (backend == "trl" and torch.cuda.is_available())
+    if trl_on_gpu and model_args.load_in_4bit and training.use_vllm and training.vllm_mode == "colocate":
+        raise ConfigError(
+            f"backend={model_args.backend!r}: with load_in_4bit and use_vllm in vllm_mode colocate, TRL's weight "
+            "sync into vLLM crashes (trl #4973, #3654); use backend: unsloth, or load_in_4bit: false, or "
+            "use_vllm: false, or vllm_mode: server")
+    if (backend == "unsloth" and training.use_vllm and not model_args.dry_run
+            and not torch.cuda.is_available()):
+        raise ConfigError(
+            "use_vllm=True: the unsloth backend generates with vLLM through fast_inference, which needs a CUDA "
+            "GPU; on this machine set use_vllm: false (Unsloth then generates with HF generate)")
+
+
 def preset_path(name: str) -> Path | None:
     path = PRESET_DIR / f"{name}.yaml"
     return path if path.exists() else None
@@ -650,12 +690,17 @@ def _parse_checked(parser, argv: list[str], ranges: bool = True) -> tuple[list, 
 
 
 def _import_backend(backend: str) -> None:
-    if resolve_backend(backend) != "unsloth":
-        return
-    if importlib.util.find_spec("unsloth") is None:
-        raise ConfigError("backend='unsloth': unsloth is not installed (pip install -r requirements-gpu.txt), "
-                          "or use backend: trl")
+    if resolve_backend(backend) != "unsloth" or importlib.util.find_spec("unsloth") is None:
+        return  # validate() refuses an explicit unsloth that is not installed (a dry run only plans)
     import unsloth  # noqa: F401 - optional GPU dependency, imported before trl so that its patches apply
+    import torch
+
+    if not torch.cuda.is_available():
+        # Unsloth's CPU mode leaves TRL's trainers unpatched; patch them as its GPU import does, so
+        # the LEAD trainer subclasses Unsloth's generated GRPOTrainer here too
+        from unsloth.models.rl import PatchFastRL  # optional GPU dependency, as above
+
+        PatchFastRL()
 
 
 STAGE_METHODS = ("grpo", "sft")
@@ -789,6 +834,12 @@ class SamplingArguments:
                                 "preset's, as in training, else plain."})
     engine: str = field(default="auto", metadata={"help": "auto (vllm with a GPU and vllm installed, else hf), hf, or vllm."})
     batch_size: int = field(default=64, metadata={"help": "Sequences per HF generate call."})
+    vllm_gpu_memory_utilization: float | None = field(
+        default=None, metadata={"help": "vLLM engine: its share of the GPU's memory (of the machine's on vLLM's "
+                                f"CPU build); default: the preset's, else {VLLM_GPU_MEMORY_UTILIZATION}."})
+    vllm_max_model_length: int | None = field(
+        default=None, metadata={"help": "vLLM engine: prompt + completion tokens it holds (default: the longest "
+                                "prompt + max_new_tokens)."})
     seed: int = field(default=0, metadata={"help": "Sampling seed."})
 
 
@@ -808,6 +859,8 @@ def resolve_sampling(sampling: SamplingArguments, preset: dict, temperature: flo
     s.prompt_format = s.prompt_format or preset.get("prompt_format", DEFAULT_FORMAT)
     s.temperature = temperature if s.temperature is None else s.temperature
     s.top_p = top_p if s.top_p is None else s.top_p
+    if s.vllm_gpu_memory_utilization is None:
+        s.vllm_gpu_memory_utilization = preset.get("vllm_gpu_memory_utilization", VLLM_GPU_MEMORY_UTILIZATION)
 
     def bad(name: str, why: str):
         raise ConfigError(f"--{name} {getattr(s, name)!r}: {why}")
@@ -822,6 +875,10 @@ def resolve_sampling(sampling: SamplingArguments, preset: dict, temperature: flo
         bad("top_p", "must be in (0, 1]")
     if not 0 <= s.min_p < 1:
         bad("min_p", "must be in [0, 1)")
+    if not 0 < s.vllm_gpu_memory_utilization <= 1:
+        bad("vllm_gpu_memory_utilization", "must be in (0, 1]")
+    if s.vllm_max_model_length is not None and not 1 <= s.vllm_max_model_length <= MAX_TOKENS:
+        bad("vllm_max_model_length", f"must be in [1, {MAX_TOKENS}]")
     if s.engine not in ENGINES:
         bad("engine", f"must be one of {', '.join(ENGINES)}")
     if s.prompt_format not in PROMPT_FORMATS:

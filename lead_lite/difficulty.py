@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> dict:
     elif todo:
         longest = max(len(tokenizer(t, add_special_tokens=False)["input_ids"])
                       for t in prompt_texts(tokenizer, [r["prompt"] for r in todo], chat_kwargs))
-        llm = vllm_engine(path, longest + s.max_new_tokens, s.seed, args.adapter)
+        llm = vllm_engine(path, s.vllm_max_model_length or longest + s.max_new_tokens, s.seed, args.adapter,
+                          s.vllm_gpu_memory_utilization)
     set_seed(s.seed)
 
     # 3. sample, judge, append whole lines: chunk by chunk

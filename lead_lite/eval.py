@@ -270,7 +270,9 @@ def main(argv: list[str]) -> dict | str:
             prompts = [r["prompt"] for r in rows]
             if engine == "vllm":
                 completions = sample_vllm(path, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,
-                                          s.top_p, s.min_p, s.seed, args.adapter, chat_kwargs)
+                                          s.top_p, s.min_p, s.seed, args.adapter, chat_kwargs,
+                                          gpu_memory_utilization=s.vllm_gpu_memory_utilization,
+                                          max_model_len=s.vllm_max_model_length)
             else:
                 set_seed(s.seed)  # per benchmark: its samples do not depend on the order of --data
                 completions = sample_hf(model, tokenizer, prompts, s.max_new_tokens, s.k, s.temperature,

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 from pathlib import Path
 
+from lead_lite import vllm_cpu_weight_sync
 from lead_lite.config import RunConfig
 from lead_lite.console_log import ConsoleLine, QuietLog
 from lead_lite.run_log import JsonlMetrics
@@ -72,6 +73,8 @@ def build_trainer(config: RunConfig, model, tokenizer, peft_config, task: Task, 
         lead=config.lead,
     )
     compact_console(trainer)
+    if config.training.use_vllm:
+        vllm_cpu_weight_sync.use_for_cpu_colocate(trainer)  # vLLM's CPU build only; TRL's own weight sync everywhere else
     return trainer
 
 

@@ -237,6 +237,8 @@ def test_benchmarks_local_file_and_errors(tmp_path, verifier):
 
 # -- vLLM path, against a stand-in module (vLLM itself needs a GPU) ----------------------------------
 def test_vllm_path_wiring_with_a_stand_in_module(monkeypatch, tmp_path):
+    import torch
+
     from lead_lite.models.sampling import sample_vllm
     from lead_lite.models.tiny import build_tokenizer
 
@@ -272,8 +274,9 @@ def test_vllm_path_wiring_with_a_stand_in_module(monkeypatch, tmp_path):
     tok = build_tokenizer()
     out = sample_vllm("/models/base", tok, ["What is 1+1?", "What is 2-1?"], 64, 2, 0.6, 0.95, 0.0, 3, str(tmp_path))
     longest = max(len(tok(p, add_special_tokens=False)["input_ids"]) for p in ["What is 1+1?", "What is 2-1?"])
-    assert calls["llm"] == dict(model="/models/base", seed=3, max_model_len=longest + 64, enable_lora=True,
-                                max_lora_rank=32, max_loras=1)
+    dtype = "auto" if torch.cuda.is_available() else "float32"  # the HF path's precision on this machine
+    assert calls["llm"] == dict(model="/models/base", seed=3, max_model_len=longest + 64, dtype=dtype,
+                                gpu_memory_utilization=0.3, enable_lora=True, max_lora_rank=32, max_loras=1)
     assert calls["params"] == dict(n=2, temperature=0.6, top_p=0.95, min_p=0.0, max_tokens=64, seed=3)
     assert calls["lora"] == ("adapter", 1, str(tmp_path))
     assert calls["inputs"][0]["prompt_token_ids"] == tok("What is 1+1?", add_special_tokens=False)["input_ids"]

@@ -1,4 +1,4 @@
-"""Sampling completions: batched HF ``generate`` (CPU or GPU) or vLLM (GPU), and the greedy evaluation.
+"""Sampling completions: batched HF ``generate`` (CPU or GPU) or vLLM (GPU, or its CPU build), and the greedy evaluation.
 
 Both engines return, per prompt, a list of :class:`Completion` with the generated token ids, so
 an evaluation can cut them to smaller token budgets afterwards (see ``lead_lite.metrics``).
@@ -14,11 +14,15 @@ from pathlib import Path
 
 import torch
 
+from lead_lite.config import VLLM_GPU_MEMORY_UTILIZATION
 from lead_lite.tasks.base import Task, format_prompt
 from lead_lite.verifier import Verdict
 
 
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # vllm.config.lora.MaxLoRARanks
+# vLLM's share of the accelerator's memory (weights, activations, KV cache), as TRL's default
+# vllm_gpu_memory_utilization: room for others on a shared GPU; on vLLM's CPU build, the share of
+# the machine's memory its KV cache may take. vLLM's own default (0.92) fails on a CPU.
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,17 @@ def sample_hf(model, tokenizer, prompts: list[str], max_new_tokens: int, num_sam
     return out
 
 
-def vllm_engine(model_path: str, max_model_len: int, seed: int, adapter: str | None = None):
-    """A vLLM ``LLM`` for ``model_path``, able to apply the LoRA ``adapter`` (see :func:`sample_vllm`)."""
+def vllm_engine(model_path: str, max_model_len: int, seed: int, adapter: str | None = None,
+                gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION):
+    """A vLLM ``LLM`` for ``model_path``, able to apply the LoRA ``adapter`` (see :func:`sample_vllm`).
+
+    Args:
+        max_model_len: prompt + completion tokens of the longest request (sizes the KV cache).
+        gpu_memory_utilization: vLLM's share of the GPU's memory (of the machine's, on its CPU build).
+
+    vLLM starts worker processes with ``spawn``: a script that builds an engine needs an
+    ``if __name__ == "__main__":`` guard.
+    """
     from vllm import LLM
 
     lora = {}
@@ -119,22 +132,27 @@ def vllm_engine(model_path: str, max_model_len: int, seed: int, adapter: str | N
         if not allowed:
             raise ValueError(f"{adapter}: LoRA rank {rank} is above vLLM's largest, {VLLM_LORA_RANKS[-1]}")
         lora = dict(enable_lora=True, max_lora_rank=allowed[0], max_loras=1)
-    return LLM(model=model_path, seed=seed, max_model_len=max_model_len, **lora)
+    # the HF path's precision on this machine: fp32 on a CPU (where vLLM would downcast a float32
+    # checkpoint to bfloat16), the checkpoint's own 16-bit type on a GPU
+    dtype = "auto" if torch.cuda.is_available() else "float32"
+    return LLM(model=model_path, seed=seed, max_model_len=max_model_len, dtype=dtype,
+               gpu_memory_utilization=gpu_memory_utilization, **lora)
 
 
 def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: int, num_samples: int,
                 temperature: float, top_p: float, min_p: float, seed: int,
                 adapter: str | None = None, chat_template_kwargs: dict | None = None,
-                engine=None) -> list[list[Completion]]:
+                engine=None, gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION,
+                max_model_len: int | None = None) -> list[list[Completion]]:
     """``num_samples`` completions per prompt with vLLM, a LoRA adapter applied per request.
 
     Written against vLLM's documented offline API (``LLM``, ``SamplingParams``,
-    ``LoRARequest``); it needs a GPU and is not exercised by the CPU test suite. The base model
-    is loaded by vLLM itself (16-bit weights), whatever the preset's 4/8-bit settings say.
+    ``LoRARequest``); tested with vLLM's CPU build on the tiny model (``pytest -m vllm``). The
+    base model is loaded by vLLM itself (16-bit weights), whatever the preset's 4/8-bit settings say.
 
     Args:
-        engine: an ``LLM`` from :func:`vllm_engine` to reuse across calls; None builds one sized
-            for these prompts.
+        engine: an ``LLM`` from :func:`vllm_engine` to reuse across calls; None builds one with
+            ``gpu_memory_utilization`` and ``max_model_len`` (None: sized for these prompts).
 
     Returns:
         for each prompt, its ``num_samples`` :class:`Completion` objects.
@@ -146,8 +164,9 @@ def sample_vllm(model_path: str, tokenizer, prompts: list[str], max_new_tokens: 
     inputs = [{"prompt_token_ids": tokenizer(t, add_special_tokens=False)["input_ids"]}
               for t in prompt_texts(tokenizer, prompts, chat_template_kwargs)]
     # the KV cache is sized for the longest request, not the model's full context
-    max_model_len = max(len(x["prompt_token_ids"]) for x in inputs) + max_new_tokens
-    llm = engine if engine is not None else vllm_engine(model_path, max_model_len, seed, adapter)
+    max_model_len = max_model_len or max(len(x["prompt_token_ids"]) for x in inputs) + max_new_tokens
+    llm = engine if engine is not None else vllm_engine(model_path, max_model_len, seed, adapter,
+                                                        gpu_memory_utilization)
     # with a seed, vLLM seeds the n samples of a prompt with seed, seed + 1, ..., so they differ
     params = SamplingParams(n=num_samples, temperature=temperature, top_p=top_p, min_p=min_p,
                             max_tokens=max_new_tokens, seed=seed)

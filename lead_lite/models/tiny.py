@@ -33,7 +33,7 @@ TINY_CONFIG = dict(
     num_hidden_layers=2,
     num_attention_heads=4,
     num_key_value_heads=2,
-    head_dim=24,
+    head_dim=32,  # vLLM's CPU attention supports head sizes 32, 64, 80, ... (not 24)
     max_position_embeddings=512,
     rope_theta=10000.0,
     tie_word_embeddings=True,
@@ -51,7 +51,7 @@ TASKS = {
     # (the Countdown SFT stage trains on decoded completions)
     "countdown": (countdown, COUNTDOWN_WARM_START, {"think_tags_special": False}),
 }
-CACHE_VERSION = "2"  # bump when the tokenizer, model shape or warm-start data change
+CACHE_VERSION = "3"  # bump when the tokenizer, model shape or warm-start data change
 
 
 def build_tokenizer(
