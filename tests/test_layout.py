@@ -42,6 +42,10 @@ def test_a_backend_in_yaml_decides_the_unsloth_import_before_trl(tmp_path):
     record = tmp_path / "record.json"
     (fake / "__init__.py").write_text(
         f"import json, sys\njson.dump({{'trl_loaded': 'trl' in sys.modules}}, open({str(record)!r}, 'w'))\n")
+    (fake / "models").mkdir()
+    (fake / "models" / "__init__.py").write_text("")
+    (fake / "models" / "rl.py").write_text(  # Unsloth's CPU mode: TRL's trainers patched by hand
+        f"def PatchFastRL():\n    open({str(record) + '.patched'!r}, 'w').close()\n")
     cfg = tmp_path / "c.yaml"
     for backend, imported in (("unsloth", True), ("trl", False)):
         record.unlink(missing_ok=True)
@@ -56,6 +60,7 @@ def test_a_backend_in_yaml_decides_the_unsloth_import_before_trl(tmp_path):
         assert record.exists() == imported
         if imported:
             assert json.loads(record.read_text()) == {"trl_loaded": False}
+            assert Path(str(record) + ".patched").exists()  # no CUDA here: PatchFastRL ran
 
 
 @pytest.mark.parametrize("flags, field", [(["--reward_funcs", "format"], "reward_funcs"),
