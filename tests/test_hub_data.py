@@ -55,18 +55,18 @@ SOURCES = {
         {"problem": "Find $x$ if $3x = 12$.", "answer": "4", "solution": "$x = 4$", "difficulty": 4.0,
          "domain": ["Mathematics -> Algebra -> Linear Equations"], "source": "omni_math"},
         {"problem": "Evaluate $\\sqrt{50}$.", "answer": "5\\sqrt{2}", "difficulty": 5.0, "type": "Algebra"},
-        {"problem": "Broken gold.", "answer": "\\[ 5 + \\sqrt{3} \\]", "solution": "s", "difficulty": 4.0,
+        {"problem": "Broken gold.", "answer": "\\frac{1}{", "solution": "s", "difficulty": 4.0,
          "year": 1983, "aime_number": 1, "problem_number": 3},
     ], ["4", "5\\sqrt{2}"]),
     # the repository's stage_2&3_data.json as read here: an indented JSON array with problem, answer,
     # correctness (pass rate over 16 samples) and difficulty, a solution in most rows, and per-source keys
-    # (domain + source, year + aime_number + problem_number, type); the broken gold is one of its six
+    # (domain + source, year + aime_number + problem_number, type); a gold that does not parse is dropped
     "grpo-lead-stage2": ("json", write_json_array(2), [
         {"problem": "What is the area of a 3 by 4 rectangle?", "answer": "12", "correctness": 0.4375,
          "solution": "3*4 = 12", "difficulty": 2.6875},
         {"problem": "Simplify $(x+1)^2 - x^2$.", "answer": "2x+1", "correctness": 1.0, "difficulty": 5.0,
          "type": "Algebra"},
-        {"problem": "Broken gold.", "answer": "\\[ 9 \\cdot 2^n \\]", "correctness": 0.5, "solution": "s",
+        {"problem": "Broken gold.", "answer": "\\frac{1}{", "correctness": 0.5, "solution": "s",
          "difficulty": 6.0, "domain": ["Mathematics -> Discrete Mathematics -> Combinatorics"], "source": "usamo"},
     ], ["12", "2x+1"]),
     # hub parquet, config main: question / answer with the worked solution ending in "#### N"

@@ -80,7 +80,7 @@ DATASETS: dict[str, DatasetSpec] = {
     "grpo-lead-stage2": DatasetSpec(
         "json", "problem", "answer", "plain", "solution",
         "the repository's file loaded through this builder: 3,453 rows with problem, answer, correctness, "
-        "difficulty (1,485 with a solution); 6 unparsable golds", data_files=OFFICIAL + "stage_2%263_data.json"),
+        "difficulty (1,485 with a solution); 2 unparsable golds", data_files=OFFICIAL + "stage_2%263_data.json"),
     "grpo-lead-sft": DatasetSpec(
         "PlanePaper/GRPO-LEAD-SFTData", "instruction", None, "plain", "output",
         "id and size (12,153 rows, one file sft-data.json) from its dataset card; columns UNVERIFIED "
