@@ -78,7 +78,8 @@ print("RESULT " + json.dumps({"summary": summary, "mro": [c.__name__ for c in le
     assert result["summary"]["backend"] == "unsloth" and result["summary"]["steps"] == 2
     mro = result["mro"]
     # the LEAD overrides sit in front of Unsloth's generated GRPOTrainer (its rewrite of TRL's)
-    assert mro[:4] == ["LeadGRPOTrainer", "LeadMixin", "UnslothGRPOTrainer", "_UnslothGRPOTrainer"]
+    assert mro[:5] == ["LeadGRPOTrainer", "LeadMixin", "MarkedCheckpoints", "UnslothGRPOTrainer",
+                       "_UnslothGRPOTrainer"]
     metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     logged = [m for m in metrics if "lead/reward" in m]
     assert len(logged) == 2 and all("lead/accuracy" in m and "lead/difficulty_weight" in m for m in logged)
