@@ -109,23 +109,10 @@ def read_records(path: Path, repair: bool = False) -> list[dict]:
         raise ValueError(f"{path}: not a pass-rate file (not UTF-8 text: {exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
         raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    lines = text.split("\n")
-    records = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if n == len(lines) and line.startswith('{"id": '):  # no newline after it: an interrupted write
-                logger.warning("%s: the last line is incomplete (an interrupted write)%s", path,
-                               "; removed, its problem will be sampled again" if repair else "; skipped")
-                break
-            raise ValueError(f"{path}, line {n}: not JSON ({exc.msg})") from exc
-        if not (isinstance(record, dict) and all(k in record for k in PASS_RATE_KEYS)):
-            raise ValueError(f"{path}, line {n}: not a pass-rate record (one of python -m lead_lite.data "
-                             "difficulty's output lines)")
-        records.append(record)
+    records = run_files.parse_jsonl(
+        path, text, torn_prefix='{"id": ', torn_note="removed, its problem will be sampled again" if repair else "skipped",
+        problem=lambda r: None if all(k in r for k in PASS_RATE_KEYS) else
+        "not a pass-rate record (one of python -m lead_lite.data difficulty's output lines)")
     if repair:
         run_files.repair_jsonl(path, owned=True)  # every complete line above is a pass-rate record
     return records

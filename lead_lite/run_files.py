@@ -155,6 +155,38 @@ def _is_json(text: bytes) -> bool:
     return True
 
 
+def parse_jsonl(path: Path, text: str, torn_prefix: str = "", torn_note: str = "skipped",
+                problem=lambda record: None) -> list[dict]:
+    """The JSON objects of an append-only log's ``text``, in order.
+
+    A last line without its newline that is not JSON (and starts with ``torn_prefix``) is what a
+    kill or a full disk leaves: it is left out with a warning ending in ``torn_note``. Any other
+    line that is not a JSON object, or whose object ``problem(record)`` finds fault with (it
+    returns the reason), raises ``ValueError`` naming ``path`` and the line.
+
+    Example:
+        >>> parse_jsonl(Path("m.jsonl"), '{"step": 1}\\n{"step": 2, "lo')
+        [{'step': 1}]
+    """
+    lines = text.split("\n")
+    records = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            if n == len(lines) and line.startswith(torn_prefix):  # no newline after it: a torn last line
+                logger.warning("%s: the last line is incomplete (an interrupted write); %s", path, torn_note)
+                break
+            raise ValueError(f"{path}, line {n}: not JSON ({exc})") from exc
+        reason = "not a JSON object" if not isinstance(record, dict) else problem(record)
+        if reason is not None:
+            raise ValueError(f"{path}, line {n}: {reason}")
+        records.append(record)
+    return records
+
+
 def repair_jsonl(path: str | os.PathLike, owned: bool) -> str | None:
     """Make ``path`` end on a whole line before appending to it; returns what was done, or None.
 

@@ -74,20 +74,4 @@ def read_metrics(path: Path) -> list[dict]:
         [{'step': 1, 'loss': 0.5}]
     """
     path = Path(path)
-    text = path.read_text()
-    lines = text.split("\n")
-    records = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            if n == len(lines):  # no newline after it: a torn last line
-                logger.warning("%s: line %d is incomplete (an interrupted write); skipped", path, n)
-                continue
-            raise ValueError(f"{path}, line {n}: not JSON ({exc})") from exc
-        if not isinstance(record, dict):
-            raise ValueError(f"{path}, line {n}: not a JSON object")
-        records.append(record)
-    return records
+    return run_files.parse_jsonl(path, path.read_text())
