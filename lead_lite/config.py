@@ -35,7 +35,7 @@ from lead_lite.memory_plan import CARDS
 from lead_lite.official import OFFICIAL_CODE, REPETITION
 from lead_lite.prompts import DEFAULT_FORMAT, PROMPT_FORMATS, merged_chat_template_kwargs
 from lead_lite.rewards import ACCURACY
-from lead_lite.tasks.arithmetic import SPLIT_SIZES
+from lead_lite.tasks.arithmetic import KINDS, SPLIT_SIZES
 from lead_lite.tasks.registry import TASKS
 from lead_lite.run_files import write_atomic
 from lead_lite.user_errors import UserError
@@ -184,7 +184,7 @@ class DataArguments:
 
     task: str | None = field(
         default=None,
-        metadata={"help": "lead_lite.tasks.registry.TASKS: arithmetic (generated), math (the rows of `dataset`) or "
+        metadata={"help": "lead_lite.tasks.registry.TASKS: arithmetic or addition (generated), math (the rows of `dataset`) or "
                   "countdown (lead_lite.recipes.countdown). Default: math with a dataset, else arithmetic."},
     )
     reward_funcs: list[str] | None = field(
@@ -217,7 +217,7 @@ class DataArguments:
     )
     prompt_format: str = field(
         default=DEFAULT_FORMAT,
-        metadata={"help": "Instruction and chat-template switches (lead_lite.prompts.PROMPT_FORMATS): plain, r1, "
+        metadata={"help": "Instruction and chat-template switches (lead_lite.prompts.PROMPT_FORMATS): plain, boxed, r1, "
                   "qwen3-think, qwen3-no-think. Model presets set theirs."},
     )
     bad_rows: str = field(
@@ -455,7 +455,7 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
             bad("gpu_memory", model_args.gpu_memory, f"use a GiB figure or one of {sorted(CARDS)}")
     if data.task is not None and data.task not in TASKS:
         bad("task", data.task, f"must be one of: {', '.join(TASKS)}")
-    if data.task == "arithmetic" and data.dataset is not None:
+    if data.task in KINDS and data.dataset is not None:
         bad("task", data.task, f"generates its problems; for the rows of dataset={data.dataset!r} use task: math "
             "(or leave task unset)")
     task = TASKS[resolve_task(data)]
@@ -483,10 +483,12 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
     if model_args.init_adapter is not None and resolve_backend(model_args.backend) == "unsloth":
         bad("init_adapter", model_args.init_adapter, "is loaded with PEFT; use backend: trl (the unsloth "
             "backend attaches fresh adapters only)")
-    if resolve_task(data) == "arithmetic":
+    kind = resolve_task(data)
+    if kind in KINDS:
+        sizes = KINDS[kind][1]
         for name, split in (("train_size", "train"), ("eval_size", "test")):
-            if getattr(data, name) > SPLIT_SIZES[split]:
-                bad(name, getattr(data, name), f"the arithmetic task has {SPLIT_SIZES[split]} distinct {split} problems")
+            if getattr(data, name) > sizes[split]:
+                bad(name, getattr(data, name), f"the {kind} task has {sizes[split]} distinct {split} problems")
     if training.num_generations is None:
         bad("num_generations", None, "GRPO needs a group of at least 2 completions")
     if training.generation_batch_size % training.num_generations:

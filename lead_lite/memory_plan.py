@@ -78,6 +78,7 @@ SHAPES = {
     "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": Shape(1536, 28, 12, 2, 128, 8960, 151936, False),
     "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": Shape(3584, 28, 28, 4, 128, 18944, 152064, False),
     "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B": Shape(5120, 48, 40, 8, 128, 13824, 152064, False),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": Shape(576, 30, 9, 3, 64, 1536, 49152, True),
 }
 
 # Usable memory of common cards, GiB.

@@ -59,6 +59,9 @@ PROMPT_FORMATS: dict[str, PromptFormat] = {
     # Qwen3 model cards, best practices for math; thinking mode on / off through the chat template
     "qwen3-think": PromptFormat(QWEN3_MATH, {"enable_thinking": True}, "Qwen3 model card (math prompt)"),
     "qwen3-no-think": PromptFormat(QWEN3_MATH, {"enable_thinking": False}, "Qwen3 model card (math prompt)"),
+    # the instruction alone, without "think step by step": a 135M model (SmolLM2-135M-Instruct) then
+    # writes a \boxed{} answer more often (configs/models/smollm2-135m.yaml)
+    "boxed": PromptFormat(" Put the final answer within \\boxed{}.", {}, "lead_lite (the instruction's last clause)"),
 }
 DEFAULT_FORMAT = "plain"
 

@@ -39,8 +39,8 @@ from lead_lite import checkpoints, export, run_files, sft
 from lead_lite.config import (ConfigError, RunConfig, check_output_dir, check_resume, method_name, resolve,
                               save_resolved)
 from lead_lite.memory_plan import dry_run
-from lead_lite.models.loading import TINY, adapter_digest, load_policy, save_merged
-from lead_lite.models.sampling import evaluate_greedy
+from lead_lite.models.loading import TINY, adapter_digest, load_policy, load_tokenizer, model_path, save_merged
+from lead_lite.models.sampling import evaluate_greedy, prompt_token_counts
 from lead_lite.report import write_report
 from lead_lite.tasks.math import source_of
 from lead_lite.tasks.registry import TASKS
@@ -89,6 +89,27 @@ def plan_memory(config: RunConfig) -> int | None:
     return None
 
 
+def fit_prompt_room(rows: list[dict], tokenizer, config: RunConfig, what: str) -> list[dict]:
+    """The rows whose prompt, counted in the model's own tokens (chat template and its system prompt
+    included), leaves ``max_completion_length`` tokens within ``max_seq_length``. Longer ones are
+    reported and dropped (``bad_rows: skip``) or stop the run (``bad_rows: error``); none left is an error.
+    """
+    if not rows:
+        return rows
+    room = config.model.max_seq_length - config.training.max_completion_length
+    counts = prompt_token_counts(tokenizer, [r["prompt"] for r in rows], config.training.chat_template_kwargs)
+    long = {i for i, n in enumerate(counts) if n > room}
+    if not long:
+        return rows
+    detail = (f"{len(long)} of {len(rows)} {what} prompts have more than {room} tokens (max_seq_length="
+              f"{config.model.max_seq_length} - max_completion_length={config.training.max_completion_length}; "
+              f"longest {max(counts)}), e.g. row {min(long)}")
+    if config.data.bad_rows == "error" or len(long) == len(rows):
+        raise ConfigError(f"max_seq_length: {detail}; raise max_seq_length or shorten the prompts")
+    logger.warning("%s: dropped (bad_rows: skip)", detail)
+    return [r for i, r in enumerate(rows) if i not in long]
+
+
 def run(config: RunConfig) -> dict:
     """Train once with a resolved configuration; returns the summary (also written to summary.json)."""
     model_args, lead, data, training = config.model, config.lead, config.data, config.training
@@ -107,6 +128,9 @@ def run(config: RunConfig) -> dict:
                               answer_before_think_end=lead.answer_before_think_end)
     train_rows, eval_rows = task.rows(data, seed=training.seed)
     logger.info("data: %d training prompts, %d held-out (task %s)", len(train_rows), len(eval_rows), task.NAME)
+    tokenizer = load_tokenizer(model_path(model_args))  # a copy of the model is built here if need be
+    train_rows = fit_prompt_room(train_rows, tokenizer, config, "training")
+    eval_rows = fit_prompt_room(eval_rows, tokenizer, config, "held-out")
 
     # 2. seed and run directory (one run's: claimed, locked while it trains)
     from transformers import set_seed  # after resolve(): unsloth, when in use, is imported before transformers

