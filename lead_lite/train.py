@@ -11,7 +11,8 @@ on its length relative to the group's other correct completions, wrong answers a
 and advantages are rescaled by the prompt's difficulty (see lead_lite.advantages). The three
 components switch on and off with --length_reward / --explicit_penalty / --difficulty_reweight.
 
-Writes to --output_dir: resolved_config.yaml, metrics.jsonl, checkpoints, the LoRA adapter and
+Writes to --output_dir: resolved_config.yaml, held_out.jsonl (the held-out problems, for
+``python -m lead_lite.eval --data OUTPUT_DIR/held_out.jsonl``), metrics.jsonl, checkpoints, the LoRA adapter and
 summary.json (held-out accuracy and mean completion length before and after training, and
 checksums of the LoRA weights training started from and saved), report.html (the curves, the
 before / after and the configuration on one page, :mod:`lead_lite.report`), and with
@@ -29,6 +30,7 @@ refused unless the run resumes (--resume_from_checkpoint last) or --overwrite_ou
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -39,6 +41,7 @@ from lead_lite import checkpoints, export, run_files, sft
 from lead_lite.config import (ConfigError, RunConfig, check_output_dir, check_resume, method_name, resolve,
                               save_resolved)
 from lead_lite.memory_plan import dry_run
+from lead_lite.prompts import get_format
 from lead_lite.models.loading import TINY, adapter_digest, load_policy, load_tokenizer, model_path, save_merged
 from lead_lite.models.sampling import evaluate_greedy, prompt_token_counts
 from lead_lite.report import write_report
@@ -51,6 +54,20 @@ from lead_lite.verifier import MathVerifier
 logger = logging.getLogger("lead_lite.train")
 
 REPORT_FILE = "report.html"
+HELD_OUT_FILE = "held_out.jsonl"  # the run's held-out problems, for ``lead_lite.eval --data OUTPUT_DIR/held_out.jsonl``
+
+
+def held_out_lines(rows: list[dict], prompt_format: str) -> str:
+    """The held-out rows as JSONL with ``problem`` (without the format's instruction), ``answer`` and ``id``.
+
+    Example:
+        >>> held_out_lines([{"prompt": "What is 2 + 3? Put the final answer within \\\\boxed{}.", "answer": "5",
+        ...                  "id": "a-0"}], "boxed")
+        '{"problem": "What is 2 + 3?", "answer": "5", "id": "a-0"}\\n'
+    """
+    instruction = get_format(prompt_format).instruction
+    return "".join(json.dumps({"problem": r.get("problem") or r["prompt"].removesuffix(instruction),
+                               "answer": r["answer"], "id": r["id"]}) + "\n" for r in rows)
 
 
 def data_line(config: RunConfig) -> str:
@@ -165,6 +182,8 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
         if data.dataset is not None:
             facts["dataset_source"] = source_of(data.dataset)
         save_resolved(out / "resolved_config.yaml", *config.groups(), extra=facts)
+        if eval_rows:
+            run_files.write_atomic(out / HELD_OUT_FILE, held_out_lines(eval_rows, data.prompt_format))
 
     # 4. trainer, evaluate, train, save, evaluate
     trainer = build_trainer(config, model, tokenizer, peft_config, task, train_rows)

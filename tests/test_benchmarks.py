@@ -68,3 +68,15 @@ def test_overhead_smoke(tiny_path, tmp_path, keep_torch_threads):
     for name in ("typical, 8 per gold (a GRPO batch)", "typical, all golds distinct", "adversarial"):
         assert md.count(f"| {name} |") == 2, name  # a cold and a warm row
     assert "CPU" in md and "python benchmarks/overhead.py --repeats 1" in md
+
+
+def test_smollm2_benchmark_smoke(smollm2_copy, tmp_path):
+    """benchmarks/smollm2.py: one step per run through the command line, its table and per-run CSV."""
+    bench = _load("smollm2")
+    bench.main(["--steps", "1", "--seeds", "0", "--settings", "GRPO", "GRPO-LEAD", "--out", str(tmp_path),
+                "--runs_dir", str(tmp_path / "runs"), "--extra", "--per_device_train_batch_size", "4",
+                "--num_generations", "4", "--max_completion_length", "8", "--eval_size", "2", "--train_size", "8"])
+    rows = list(csv.DictReader((tmp_path / "smollm2.csv").open()))
+    assert [(r["setting"], r["seed"], r["steps"]) for r in rows] == [("GRPO", "0", "1"), ("GRPO-LEAD", "0", "1")]
+    assert all(0 <= float(r["after_accuracy"]) <= 1 and float(r["train_tokens"]) > 0 for r in rows)
+    assert "| GRPO-LEAD | 1 |" in (tmp_path / "smollm2.md").read_text() and (tmp_path / "smollm2.png").is_file()

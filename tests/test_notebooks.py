@@ -9,6 +9,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# the main notebook once more with a real pretrained model on the CPU (SmolLM2-135M-Instruct)
+RUNS = [*NOTEBOOKS, ("lead_qwen3_1.7b.ipynb", "smollm2-135m")]
 
 PARAMETERS = {
     "lead_qwen3_1.7b.ipynb": dict(MODEL="tiny", MAX_STEPS=2, EVAL_PROBLEMS=4, EVAL_K=2,
@@ -17,6 +19,9 @@ PARAMETERS = {
                                                                      "--train_size", "32"]),
     "evaluate.ipynb": dict(MODEL="tiny", DATA=["arithmetic"], K=2, MAX_NEW_TOKENS=32, MAX_PROBLEMS=4),
 }
+SMOLLM2_PARAMETERS = dict(MODEL="smollm2-135m", MAX_STEPS=2, EVAL_PROBLEMS=4, EVAL_K=2,
+                          EXTRA_FLAGS=["--save_steps", "100", "--per_device_train_batch_size", "8",
+                                       "--num_generations", "4", "--max_completion_length", "16", "--train_size", "16"])
 
 
 def test_every_notebook_has_parameters_and_no_outputs():
@@ -32,10 +37,14 @@ def test_every_notebook_has_parameters_and_no_outputs():
             assert "def " not in cell.source or cell.cell_type == "markdown", f"{path.name}: defines a function"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_on_cpu(path, tiny_path, tmp_path):
+@pytest.mark.parametrize("run", RUNS, ids=lambda r: r.name if isinstance(r, Path) else "-".join(r))
+def test_notebook_runs_on_cpu(run, tiny_path, tmp_path, request):
+    if isinstance(run, Path):
+        path, params = run, dict(PARAMETERS[run.name])
+    else:
+        request.getfixturevalue("smollm2_copy")  # built once per cache
+        path, params = ROOT / "notebooks" / run[0], dict(SMOLLM2_PARAMETERS)
     nb = nbformat.read(path, as_version=4)
-    params = dict(PARAMETERS[path.name])
     for key in ("OUTPUT_DIR", "RUN_DIR"):
         params[key] = str(tmp_path / key.lower())
     injected = "\n".join(f"{k} = {v!r}" for k, v in params.items())

@@ -7,11 +7,6 @@ the install does). The copy is built once per cache ($LEAD_LITE_CACHE or ~/.cach
 
 import json
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -20,30 +15,7 @@ from lead_lite.models import source
 from lead_lite.models.tiny import prepare_tiny_model
 from lead_lite.tasks import arithmetic
 
-REPO = Path(__file__).resolve().parent.parent
-SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
-# a few short steps of the preset, as a user would shorten it
-SHORT = ["--max_steps", "2", "--per_device_train_batch_size", "8", "--num_generations", "4",
-         "--max_completion_length", "24", "--train_size", "16", "--eval_size", "8", "--logging_steps", "1",
-         "--save_steps", "1", "--report_to", "none"]
-
-
-@pytest.fixture(scope="session")
-def smollm2_copy():
-    """The packaged copy's folder (built once per cache)."""
-    source.resolve_source.cache_clear()
-    return Path(source.resolve_source(SMOLLM2))
-
-
-@pytest.fixture(scope="session")
-def smollm2_run(smollm2_copy, tmp_path_factory):
-    """One short training run of the preset, through the command line."""
-    out = tmp_path_factory.mktemp("smollm2") / "run"
-    env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
-    proc = subprocess.run([sys.executable, "-m", "lead_lite.train", "--model", "smollm2-135m", *SHORT,
-                           "--output_dir", str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return out, proc.stderr
+from helpers import SMOLLM2
 
 
 def test_the_packaged_copy_is_a_normal_model_folder_with_the_chat_tokens(smollm2_copy):

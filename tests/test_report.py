@@ -142,3 +142,22 @@ def test_chromium_loads_every_figure(tmp_path):
          check.as_uri()], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"<title>decoded {n_images} of {n_images}</title>" in result.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium)")
+def test_chromium_opens_a_real_model_runs_report(smollm2_run, tmp_path):
+    """The report a real model's run wrote (SmolLM2-135M-Instruct, a few steps): every figure decodes."""
+    out, _ = smollm2_run
+    page = (out / "report.html").read_text()
+    n_images = len(_images(page))
+    assert n_images >= 3 and "SmolLM2" in page
+    probe = ("<script>window.addEventListener('load', () => { const imgs = [...document.images]; "
+             "document.title = 'decoded ' + imgs.filter(i => i.complete && i.naturalWidth > 0).length + ' of ' "
+             "+ imgs.length; });</script></body>")
+    check = tmp_path / "check.html"
+    check.write_text(page.replace("</body>", probe))
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000", "--dump-dom",
+         check.as_uri()], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"<title>decoded {n_images} of {n_images}</title>" in result.stdout

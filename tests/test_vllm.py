@@ -48,9 +48,11 @@ def max_sequence_gap(a: list[list[float]], b: list[list[float]]) -> float:
     return max(abs(sum(xs) - sum(ys)) for xs, ys in zip(a, b, strict=True))
 
 
-def test_colocate_training_syncs_weights_into_vllm(tmp_path):
-    """python -m lead_lite.train --use_vllm true --vllm_mode colocate: 2 steps, and vLLM decodes with the new weights."""
-    run("tests/vllm_colocate_worker.py", str(tmp_path))
+@pytest.mark.parametrize("model", ["tiny", "smollm2-135m"])
+def test_colocate_training_syncs_weights_into_vllm(tmp_path, model):
+    """python -m lead_lite.train --use_vllm true --vllm_mode colocate: 2 steps, and vLLM decodes with the new
+    weights; the tiny model and a real one (SmolLM2-135M-Instruct, its chat template and BPE tokenizer)."""
+    run("tests/vllm_colocate_worker.py", str(tmp_path), model, timeout=1500)
     r = json.loads((tmp_path / "colocate.json").read_text())
     assert r["sync_replaced"] and r["summary"]["backend"] == "trl" and r["summary"]["steps"] == 2
     assert r["vllm_dtype"] == "torch.bfloat16"
@@ -100,6 +102,19 @@ def evaluate(out: Path, engine: str, *extra: str) -> tuple[dict, list[dict]]:
     summary = json.loads((out / "summary.json").read_text())
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     return summary, samples
+
+
+def test_eval_vllm_matches_hf_on_a_real_model(tmp_path):
+    """SmolLM2-135M-Instruct (the smollm2-135m preset, offline copy): the same greedy completions from both engines."""
+    common = ["-m", "lead_lite.eval", "--model", "smollm2-135m", "--data", "addition", "--max_problems", "12",
+              "--k", "1", "--temperature", "0", "--max_new_tokens", "32", "--vllm_gpu_memory_utilization", "0.05"]
+    for engine in ("hf", "vllm"):
+        run(*common, "--engine", engine, "--output_dir", str(tmp_path / engine))
+    hf, vl = ([json.loads(line) for line in (tmp_path / e / "samples.jsonl").read_text().splitlines()]
+              for e in ("hf", "vllm"))
+    assert [s["completion"] for s in vl] == [s["completion"] for s in hf]
+    assert [s["length"] for s in vl] == [s["length"] for s in hf] and len(hf) == 12
+    assert "<|im_end|>" not in "".join(s["completion"] for s in hf)  # the end-of-turn token ends, it is not text
 
 
 def test_eval_vllm_matches_hf_with_and_without_adapter(tmp_path, adapter):

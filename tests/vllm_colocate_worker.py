@@ -2,7 +2,7 @@
 
 Run by tests/test_vllm.py in its own process (vLLM's memory is freed when it exits):
 
-    python tests/vllm_colocate_worker.py OUT_DIR
+    python tests/vllm_colocate_worker.py OUT_DIR [MODEL]      # MODEL: tiny (default) or smollm2-135m
 
 The entry point runs unchanged; this script only watches the trainer it builds, by wrapping
 :func:`lead_lite.vllm_cpu_weight_sync.use_for_cpu_colocate` (called by ``lead_lite.train`` right
@@ -23,17 +23,25 @@ import sys
 from pathlib import Path
 
 MAX_NEW_TOKENS = 24
+# model -> (its held-out prompts' task and prompt format, extra training flags)
+MODELS = {
+    "tiny": ("arithmetic", "plain", ["--train_size", "64"]),
+    "smollm2-135m": ("addition", "boxed", ["--train_size", "64", "--max_seq_length", "256"]),
+}
 
 
-def main(out: Path) -> None:
+def main(out: Path, model: str = "tiny") -> None:
     import torch
     from transformers import TrainerCallback
 
     from lead_lite import train, vllm_cpu_weight_sync
     from lead_lite.models.sampling import prompt_texts, sample_hf
     from lead_lite.tasks import arithmetic
+    from lead_lite.tasks.math import reformat
 
-    prompts = [r["prompt"] for r in arithmetic.generate(8, seed=1, split="test")]  # fixed, held out
+    kind, prompt_format, flags = MODELS[model]
+    rows = reformat(arithmetic.generate(8, seed=1, split="test", kind=kind), prompt_format)
+    prompts = [r["prompt"] for r in rows]  # fixed, held out
     seen: dict = {}
 
     def hf_record(policy, tokenizer) -> dict:
@@ -73,23 +81,24 @@ def main(out: Path) -> None:
     def watch(trainer):
         tokenizer = trainer.processing_class
         seen.update(trainer=trainer, tokenizer=tokenizer, replaced=wrapped(trainer), prompt_ids=[
-            tokenizer(t, add_special_tokens=False)["input_ids"] for t in prompt_texts(tokenizer, prompts)])
+            tokenizer(t, add_special_tokens=False)["input_ids"] for t in prompt_texts(tokenizer, prompts)],
+            prompt_text=prompt_texts(tokenizer, prompts)[0])
         trainer.add_callback(AfterStep1())
         seen["before"] = {"hf": hf_record(trainer.model, tokenizer), "vllm": vllm_record(trainer.vllm_generation.llm)}
         return seen["replaced"]
 
     vllm_cpu_weight_sync.use_for_cpu_colocate = watch
     summary = train.main([
-        "--model", "tiny", "--output_dir", str(out), "--use_vllm", "true", "--vllm_mode", "colocate",
+        "--model", model, "--output_dir", str(out), "--use_vllm", "true", "--vllm_mode", "colocate",
         "--vllm_gpu_memory_utilization", "0.05", "--max_steps", "2", "--per_device_train_batch_size", "16",
         "--num_generations", "4", "--max_completion_length", "32", "--learning_rate", "0.02",
-        "--train_size", "64", "--eval_size", "0", "--logging_steps", "1", "--save_strategy", "no", "--seed", "0",
+        *flags, "--eval_size", "0", "--report_to", "none", "--logging_steps", "1", "--save_strategy", "no", "--seed", "0",
     ])
     trainer, llm = seen["trainer"], seen["trainer"].vllm_generation.llm
     after_1_vllm = vllm_record(llm)
     trainer.vllm_generation.sync_weights()
     result = {
-        "sync_replaced": seen["replaced"], "summary": summary, "vllm_dtype": str(llm.llm_engine.model_config.dtype),
+        "sync_replaced": seen["replaced"], "prompt_text": seen["prompt_text"], "summary": summary, "vllm_dtype": str(llm.llm_engine.model_config.dtype),
         "before": seen["before"], "after_step_1": {"hf": seen["after_step_1_hf"], "vllm": after_1_vllm},
         "after_step_2": {"hf": hf_record(trainer.model, seen["tokenizer"]), "vllm": vllm_record(llm)},
     }
@@ -97,4 +106,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), *sys.argv[2:])

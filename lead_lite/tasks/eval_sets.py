@@ -5,7 +5,8 @@ a prompt format, :mod:`lead_lite.prompts`; by default the GRPO-LEAD suffix), ``a
 answer, a string) and ``id``:
 
 - a name in :data:`BENCHMARKS` (needs network, or the dataset in the local hub cache);
-- ``arithmetic``: the generated test split of :mod:`lead_lite.tasks.arithmetic` (offline);
+- ``arithmetic`` / ``addition``: the generated test split of :mod:`lead_lite.tasks.arithmetic`
+  (offline; the held-out problems of the tiny and smollm2-135m presets with seed 0);
 - a path to a local ``.jsonl`` / ``.json`` / ``.parquet`` / ``.csv`` file with a problem column
   (``problem``, ``question`` or ``prompt``) and an answer column (``answer``, ``final_answer``).
 """
@@ -47,11 +48,13 @@ BENCHMARKS: dict[str, HubBenchmark] = {
 ARITHMETIC = "arithmetic"
 ARITHMETIC_SIZE = 64  # the held-out set train.py reports on by default (eval_size 64, seed 0)
 ARITHMETIC_SEED = 0
+# generated set -> its default size: the held-out set of the preset that trains on it (seed 0)
+GENERATED = {ARITHMETIC: ARITHMETIC_SIZE, "addition": arithmetic.KINDS["addition"][1]["test"]}
 
 
 def benchmark_name(spec: str) -> str:
     """A short name for a benchmark spec: the name itself, or a file's stem."""
-    if spec in BENCHMARKS or spec == ARITHMETIC:
+    if spec in BENCHMARKS or spec in GENERATED:
         return spec
     return Path(spec).stem
 
@@ -61,7 +64,7 @@ def load_benchmark(spec: str, verifier: MathVerifier, max_problems: int | None =
     """The rows of a benchmark (see the module docstring for what ``spec`` may be).
 
     Args:
-        spec: a benchmark name, ``arithmetic``, or a local file path.
+        spec: a benchmark name, ``arithmetic`` / ``addition``, or a local file path.
         verifier: judges whether each gold answer parses (the evaluation's verifier).
         max_problems: keep only the first this many problems (None: all).
         prompt_format: the instruction after each problem (:mod:`lead_lite.prompts`), as in training.
@@ -70,9 +73,9 @@ def load_benchmark(spec: str, verifier: MathVerifier, max_problems: int | None =
         rows with ``prompt``, ``answer`` and ``id``; rows without a problem or an answer are
         reported and dropped by :func:`lead_lite.tasks.math.clean_rows`.
     """
-    if spec == ARITHMETIC:
-        rows = reformat(arithmetic.generate(max_problems or ARITHMETIC_SIZE, seed=ARITHMETIC_SEED, split="test"),
-                        prompt_format)
+    if spec in GENERATED:
+        rows = reformat(arithmetic.generate(max_problems or GENERATED[spec], seed=ARITHMETIC_SEED, split="test",
+                                            kind=spec), prompt_format)
         return [{"prompt": r["prompt"], "answer": r["answer"], "id": r["id"]} for r in rows]
     if spec in BENCHMARKS:
         bench = BENCHMARKS[spec]
@@ -85,6 +88,6 @@ def load_benchmark(spec: str, verifier: MathVerifier, max_problems: int | None =
     elif Path(spec).is_file():
         rows = clean_rows(load_rows(spec), benchmark_name(spec), verifier, prompt_format=prompt_format)
     else:
-        raise DataError(f"{spec!r}: not a benchmark ({', '.join([*BENCHMARKS, ARITHMETIC])}) "
+        raise DataError(f"{spec!r}: not a benchmark ({', '.join([*BENCHMARKS, *GENERATED])}) "
                         "and not a local .jsonl/.json/.parquet/.csv file")
     return rows[:max_problems] if max_problems else rows
