@@ -26,7 +26,8 @@ MAX_NEW_TOKENS = 24
 # model -> (its held-out prompts' task and prompt format, extra training flags)
 MODELS = {
     "tiny": ("arithmetic", "plain", ["--train_size", "64"]),
-    "smollm2-135m": ("addition", "boxed", ["--train_size", "64", "--max_seq_length", "256"]),
+    # 8 groups a step: the base model seldom writes \boxed{}, and step 1 must have a group with reward spread
+    "smollm2-135m": ("addition", "boxed", ["--train_size", "64", "--per_device_train_batch_size", "32"]),
 }
 
 
