@@ -276,7 +276,8 @@ def test_vllm_path_wiring_with_a_stand_in_module(monkeypatch, tmp_path):
     longest = max(len(tok(p, add_special_tokens=False)["input_ids"]) for p in ["What is 1+1?", "What is 2-1?"])
     dtype = "auto" if torch.cuda.is_available() else "float32"  # the HF path's precision on this machine
     assert calls["llm"] == dict(model="/models/base", seed=3, max_model_len=longest + 64, dtype=dtype,
-                                gpu_memory_utilization=0.3, enable_lora=True, max_lora_rank=32, max_loras=1)
+                                gpu_memory_utilization=0.3, enforce_eager=not torch.cuda.is_available(),
+                                enable_lora=True, max_lora_rank=32, max_loras=1)
     assert calls["params"] == dict(n=2, temperature=0.6, top_p=0.95, min_p=0.0, max_tokens=64, seed=3)
     assert calls["lora"] == ("adapter", 1, str(tmp_path))
     assert calls["inputs"][0]["prompt_token_ids"] == tok("What is 1+1?", add_special_tokens=False)["input_ids"]
