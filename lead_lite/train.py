@@ -267,11 +267,19 @@ def run_curriculum(stages: list[RunConfig]) -> list[dict]:
     return records
 
 
+def run_inputs(config: RunConfig) -> dict[str, str | None]:
+    """The paths a training run reads, by flag: its output_dir may not be, hold or sit inside them."""
+    return {"--init_adapter": config.model.init_adapter, "--dataset": config.data.dataset,
+            "--model": config.model.model_name_or_path}
+
+
 def check_paths(configs: list[RunConfig]) -> None:
-    """What would otherwise fail after the model loads: every output directory, the checkpoint a
-    single run resumes from and the adapter the first run starts from."""
+    """What would otherwise fail after the model loads: every output directory (never one of the
+    run's inputs, :func:`run_inputs`), the checkpoint a single run resumes from and the adapter the
+    first run starts from."""
     for config in configs:
         check_output_dir(config.training.output_dir)
+        run_files.refuse_inputs_in_output(config.training.output_dir, run_inputs(config), inside_ok=("--model",))
     first = configs[0]
     if first.stage is None:
         check_resume(first.training.resume_from_checkpoint, first.training.output_dir)
