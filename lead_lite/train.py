@@ -127,6 +127,28 @@ def fit_prompt_room(rows: list[dict], tokenizer, config: RunConfig, what: str) -
     return [r for i, r in enumerate(rows) if i not in long]
 
 
+def check_prompts_per_step(rows: list[dict], training) -> None:
+    """Refuse a run whose training rows cannot fill one step's prompts: TRL draws whole generation
+    batches of ``generation_batch_size / num_generations`` distinct prompts and drops a short one, so
+    such a run would train 0 steps and save an untrained adapter as if it had trained.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_prompts_per_step([{}] * 4, SimpleNamespace(generation_batch_size=64, num_generations=4,
+        ...                                                  per_device_train_batch_size=64))
+        Traceback (most recent call last):
+        ...
+        lead_lite.config.ConfigError: per_device_train_batch_size=64: a step samples 16 prompts (generation_batch_size 64 / num_generations 4) but there are only 4 training prompts; lower per_device_train_batch_size or give more data (train_size, dataset)
+    """
+    per_step = training.generation_batch_size // training.num_generations
+    if len(rows) < per_step:
+        raise ConfigError(
+            f"per_device_train_batch_size={training.per_device_train_batch_size}: a step samples {per_step} prompts "
+            f"(generation_batch_size {training.generation_batch_size} / num_generations {training.num_generations}) "
+            f"but there are only {len(rows)} training prompts; lower per_device_train_batch_size or give more data "
+            "(train_size, dataset)")
+
+
 def run(config: RunConfig) -> dict:
     """Train once with a resolved configuration; returns the summary (also written to summary.json)."""
     model_args, lead, data, training = config.model, config.lead, config.data, config.training
@@ -148,6 +170,7 @@ def run(config: RunConfig) -> dict:
     tokenizer = load_tokenizer(model_path(model_args))  # a copy of the model is built here if need be
     train_rows = fit_prompt_room(train_rows, tokenizer, config, "training")
     eval_rows = fit_prompt_room(eval_rows, tokenizer, config, "held-out")
+    check_prompts_per_step(train_rows, training)
 
     # 2. seed and run directory (one run's: claimed, locked while it trains)
     from transformers import set_seed  # after resolve(): unsloth, when in use, is imported before transformers
