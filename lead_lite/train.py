@@ -225,9 +225,9 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
     if training.should_save:  # the main process saved the adapter; the others have no file to read
         summary["adapter_digest"] = adapter_digest(out)
         run_files.write_json(out / "summary.json", summary)
-        # 5. exports (GGUF, Hub upload) and the run's report
-        export.finish(exports, trainer.model, tokenizer, out)
+        # 5. the run's report, then the exports (GGUF, Hub upload: a failed upload leaves the report written)
         write_report([out], out / REPORT_FILE)
+        export.finish(exports, trainer.model, tokenizer, out)
     if eval_rows:
         logger.info(
             "summary (%d held-out problems, greedy, %d tokens): accuracy %.1f%% -> %.1f%%, "
