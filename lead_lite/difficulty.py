@@ -186,10 +186,10 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         run_files.refuse_non_regular(args.data, "--data")
         run_files.refuse_non_regular(out, "--output")  # read before it is appended to
-        run_files.refuse_same_file(out, {"--data": args.data}, "--output")
-        run_files.refuse_run_file(out, "--output")
         if out.is_dir():
             raise ValueError(f"--output {out} is a directory; name a .jsonl file")
+        run_files.refuse_same_file(out, {"--data": args.data}, "--output")
+        run_files.refuse_run_file(out, "--output")
         rows = dataset_rows(data, verifier, with_solution=True)[: args.max_problems]
         done = read_records(out, repair=True)
     except (ValueError, OSError) as exc:  # DataError and RunFileError included
