@@ -572,8 +572,12 @@ def preset_path(name: str) -> Path | None:
 
 
 def _load_yaml(path: Path) -> dict:
+    if path.exists() and not (path.is_file() or path.is_dir()):  # a FIFO would block the read
+        raise ConfigError(f"{path}: not a regular file (a FIFO, device or socket); name a YAML file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 YAML") from exc
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read YAML ({exc})") from exc
     if not isinstance(data, dict):
@@ -762,7 +766,8 @@ def resolve(argv: list[str], extra_dataclasses: tuple = (), config_file: str | N
     """
     flags, argv = split_flags(list(argv), "--config")
     config_file = flags["config"] or config_file
-    user = _load_yaml(Path(config_file)) if config_file is not None else {}
+    helping = any(a in ("-h", "--help") for a in argv)  # --help helps even when the file cannot be read
+    user = _load_yaml(Path(config_file)) if config_file is not None and not helping else {}
     stages = user.pop("stages", None)
     if stages is not None and not allow_stages:
         raise ConfigError(f"{config_file}: lists stages; run them with python -m lead_lite.train --config {config_file}")
@@ -857,7 +862,8 @@ def resolve_sampling(sampling: SamplingArguments, preset: dict, temperature: flo
         greedy_ok: whether temperature 0 is allowed (a pass rate needs varied samples).
     """
     s = sampling
-    s.max_new_tokens = s.max_new_tokens or int(preset.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
+    if s.max_new_tokens is None:  # 0 is refused below, never replaced
+        s.max_new_tokens = int(preset.get("max_completion_length", DEFAULT_MAX_NEW_TOKENS))
     s.prompt_format = s.prompt_format or preset.get("prompt_format", DEFAULT_FORMAT)
     s.temperature = temperature if s.temperature is None else s.temperature
     s.top_p = top_p if s.top_p is None else s.top_p

@@ -24,8 +24,11 @@ def main(argv: list[str]):
     if argv[:1] in (["-h"], ["--help"]):
         sys.stdout.write(__doc__ + "\nEach command's flags: python -m lead_lite.data COMMAND --help\n")
         return None
-    if not argv or argv[0] not in COMMANDS:
-        raise SystemExit(f"usage: python -m lead_lite.data {{{','.join(COMMANDS)}}} ... (got {argv[:1]})")
+    if not argv or argv[0] not in COMMANDS:  # a usage error, as argparse reports one: exit code 2
+        sys.stderr.write(f"usage: python -m lead_lite.data {{{','.join(COMMANDS)}}} ...\n"
+                         f"python -m lead_lite.data: error: {'no command' if not argv else repr(argv[0])}: "
+                         f"choose one of {', '.join(COMMANDS)}\n")
+        raise SystemExit(2)
     return COMMANDS[argv[0]](argv[1:])
 
 

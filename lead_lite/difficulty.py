@@ -184,9 +184,12 @@ def main(argv: list[str] | None = None) -> dict:
     verifier = MathVerifier(timeout_s=verifier_args.verifier_timeout_s)
     out = Path(args.output)
     try:
-        run_files.refuse_same_file(out, {"--data": args.data}, "--output")
+        run_files.refuse_non_regular(args.data, "--data")
+        run_files.refuse_non_regular(out, "--output")  # read before it is appended to
         if out.is_dir():
             raise ValueError(f"--output {out} is a directory; name a .jsonl file")
+        run_files.refuse_same_file(out, {"--data": args.data}, "--output")
+        run_files.refuse_run_file(out, "--output")
         rows = dataset_rows(data, verifier, with_solution=True)[: args.max_problems]
         done = read_records(out, repair=True)
     except (ValueError, OSError) as exc:  # DataError and RunFileError included
@@ -280,9 +283,11 @@ def filter_main(argv: list[str] | None = None) -> dict:
         raise SystemExit(2) from exc
 
     try:
+        run_files.refuse_non_regular(args.pass_rates, "--pass_rates")
         if not Path(args.pass_rates).is_file():
             raise ValueError(f"--pass_rates {args.pass_rates}: no such file")
         run_files.refuse_same_file(args.output, {"--pass_rates": args.pass_rates}, "--output")
+        run_files.refuse_run_file(args.output, "--output")
         found = read_records(Path(args.pass_rates))
     except (ValueError, OSError) as exc:  # RunFileError included
         logger.error("%s", exc)

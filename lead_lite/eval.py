@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import logging
 import sys
@@ -132,6 +133,10 @@ def validate(args: EvalArguments, sampling: SamplingArguments) -> None:
     if args.adapter is not None and not (Path(args.adapter) / "adapter_config.json").is_file():
         bad("adapter", "is not a PEFT adapter directory (no adapter_config.json)")
     check_output_dir(args.output_dir)
+    for spec in args.data:
+        run_files.refuse_inputs_in_output(args.output_dir, {"--data": spec})
+    run_files.refuse_inputs_in_output(args.output_dir, {"--adapter": args.adapter, "--model": args.model},
+                                      inside_ok=("--adapter", "--model"))  # RUN/eval beside RUN's adapter
     args.budgets = sorted(set(args.budgets))
 
 
@@ -181,13 +186,15 @@ CURVE_COLUMNS = ("benchmark", "budget", "pass@1", "cons@k", "no_answer_rate", "t
 
 
 def write_curve(out: Path, curves: dict[str, list[dict]], title: str) -> None:
-    """budget_curve.csv (one row per benchmark and budget) and budget_curve.png (pass@1 vs budget)."""
-    with (out / "budget_curve.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CURVE_COLUMNS)
-        writer.writeheader()
-        for name, curve in curves.items():
-            for point in curve:
-                writer.writerow({"benchmark": name, **point})
+    """budget_curve.csv (one row per benchmark and budget) and budget_curve.png (pass@1 vs budget), each
+    written whole (:func:`lead_lite.run_files.write_atomic`)."""
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=CURVE_COLUMNS)
+    writer.writeheader()
+    for name, curve in curves.items():
+        for point in curve:
+            writer.writerow({"benchmark": name, **point})
+    run_files.write_atomic(out / "budget_curve.csv", table.getvalue())
 
     import matplotlib  # optional plotting dependency: imported only when a figure is drawn
 
@@ -204,8 +211,10 @@ def write_curve(out: Path, curves: dict[str, list[dict]], title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "budget_curve.png", dpi=120)
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=120)
     plt.close(fig)
+    run_files.write_atomic(out / "budget_curve.png", image.getvalue())
 
 
 def _percent(x) -> str:
@@ -264,7 +273,7 @@ def main(argv: list[str]) -> dict | str:
 
     # 4. sample, judge, summarise, cut to budgets
     summaries, curves = {}, {}
-    with (out / "samples.jsonl").open("w") as samples_file:
+    with run_files.atomic_writer(out / "samples.jsonl") as samples_file:  # whole, or the earlier file kept
         for name, rows in benchmarks.items():
             start = time.time()
             prompts = [r["prompt"] for r in rows]
@@ -357,10 +366,14 @@ def compare_main(argv: list[str]) -> str:
     parser.add_argument("runs", nargs="+", help="eval output directories (each with a summary.json)")
     parser.add_argument("--output", help="also write the table to this file")
     args = parser.parse_args(argv)
+    if args.output:  # before reading: the table never replaces a file it is made from, nor a run's record
+        run_files.refuse_same_file(args.output, {f"run {run}": Path(run) / "summary.json" for run in args.runs},
+                                   "--output", inside_ok=True)
+        run_files.refuse_run_file(args.output, "--output")
     table = compare(args.runs)
     sys.stdout.write(table)
     if args.output:
-        Path(args.output).write_text(table)
+        run_files.write_atomic(args.output, table)
     return table
 
 

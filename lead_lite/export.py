@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+
 from lead_lite.user_errors import UserError
 
 logger = logging.getLogger("lead_lite.export")
@@ -72,7 +74,7 @@ def plan(export_args: ExportArguments, model_args, training, backend: str) -> Ex
     naming the flag.
 
     >>> from types import SimpleNamespace as NS
-    >>> training = NS(push_to_hub=True, hub_model_id="me/run", hub_token=None, hub_private_repo=True)
+    >>> training = NS(push_to_hub=True, hub_model_id="me/run", hub_token=None, hub_private_repo=True, output_dir="x")
     >>> p = plan(ExportArguments(hub_upload="merged"), NS(save_merged_16bit=False), training, "trl")
     >>> (p.push, p.upload, p.repo_id)
     (True, 'merged', 'me/run')
@@ -82,6 +84,14 @@ def plan(export_args: ExportArguments, model_args, training, backend: str) -> Ex
     if export_args.save_gguf is not None and backend != "unsloth":
         raise ExportError(f"save_gguf={export_args.save_gguf!r}: GGUF export is Unsloth's save_pretrained_gguf and "
                           f"needs the unsloth backend (this run resolves to {backend!r})")
+    if training.push_to_hub:  # before training: an id the Hub refuses would fail only after it
+        repo_id = training.hub_model_id or Path(training.output_dir).resolve().name
+        try:
+            validate_repo_id(repo_id)
+        except HFValidationError as exc:
+            flag = "hub_model_id" if training.hub_model_id else "push_to_hub (the repository is output_dir's name)"
+            raise ExportError(f"{flag}: {repo_id!r} is not a valid Hub repository id (NAME or ORG/NAME: letters, "
+                              "digits, '-', '_', '.', at most 96 characters)") from exc
     return ExportPlan(gguf=export_args.save_gguf, push=bool(training.push_to_hub), upload=export_args.hub_upload,
                       repo_id=training.hub_model_id, token=training.hub_token, private=training.hub_private_repo)
 

@@ -36,6 +36,9 @@ from pathlib import Path
 
 import yaml
 
+from lead_lite import run_files
+from lead_lite.user_errors import UserError, entry_point
+
 logger = logging.getLogger("lead_lite.report")
 
 # (title, metrics.jsonl key, y-axis label, what it is)
@@ -60,8 +63,10 @@ CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, CURVE_FILE = (
     "resolved_config.yaml", "metrics.jsonl", "summary.json", "budget_curve.csv")
 
 
-class ReportError(ValueError):
-    """A run directory is missing or holds nothing to report; the message names it."""
+class ReportError(UserError):
+    """A run directory is missing, holds nothing to report or a malformed file; the message names it."""
+
+    WHAT = "cannot report"
 
 
 @dataclass
@@ -85,34 +90,65 @@ def _is_run(path: Path) -> bool:
     return (path / METRICS_FILE).is_file() or (path / SUMMARY_FILE).is_file()
 
 
-def _read_json(path: Path, what: str):
+def _text(path: Path) -> str:
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{path}: cannot read the {what} ({exc})") from exc
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _mapping(path: Path, what: str, value) -> dict:
+    if not isinstance(value, dict):
+        raise ReportError(f"{path}: the {what} is a {type(value).__name__}, not a mapping")
+    return value
+
+
+def _step_problem(record: dict) -> str | None:
+    return None if isinstance(record.get("step"), int) else "no integer step"
+
+
+def _curve_rows(path: Path) -> list[dict]:
+    rows = list(csv.DictReader(io.StringIO(_text(path), newline="")))
+    for n, row in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            int(row["budget"]), float(row["pass@1"]), str(row["benchmark"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReportError(f"{path}, line {n}: not a budget-curve row (benchmark, budget, pass@1)") from exc
+    return rows
 
 
 def load_run(path: Path) -> Run:
-    """Read one run directory's files; a malformed file fails naming it."""
+    """Read one run directory's files; a malformed file (not UTF-8, not JSON / YAML / CSV, a
+    metrics line without its step, a summary or configuration that is not a mapping) fails naming it.
+    A torn last line of ``metrics.jsonl`` (an interrupted write) is skipped with a warning."""
     run = Run(path=path, label=path.name)
-    if (path / METRICS_FILE).is_file():
-        for i, line in enumerate((path / METRICS_FILE).read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    run.metrics.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ReportError(f"{path / METRICS_FILE}: line {i} is not JSON ({exc})") from exc
-    if (path / SUMMARY_FILE).is_file():
-        run.summary = _read_json(path / SUMMARY_FILE, "summary")
-    if (path / CONFIG_FILE).is_file():
-        try:
-            run.config = yaml.safe_load((path / CONFIG_FILE).read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ReportError(f"{path / CONFIG_FILE}: cannot read the configuration ({exc})") from exc
-    if (path / CURVE_FILE).is_file():
-        with (path / CURVE_FILE).open(newline="") as f:
-            run.budget_curve = list(csv.DictReader(f))
+    metrics, summary, config, curve = (path / name for name in (METRICS_FILE, SUMMARY_FILE, CONFIG_FILE, CURVE_FILE))
+    for file in (metrics, summary, config, curve):
+        run_files.refuse_non_regular(file, "a run's file")
+    try:
+        if metrics.is_file():
+            run.metrics = run_files.parse_jsonl(metrics, _text(metrics), problem=_step_problem)
+        if summary.is_file():
+            run.summary = _mapping(summary, "summary", json.loads(_text(summary)))
+        if config.is_file():
+            run.config = _mapping(config, "configuration", yaml.safe_load(_text(config)) or {})
+        if curve.is_file():
+            run.budget_curve = _curve_rows(curve)
+    except ReportError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{summary}: cannot read the summary (not JSON: {exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ReportError(f"{config}: cannot read the configuration (not YAML)") from exc
+    except (ValueError, csv.Error) as exc:  # parse_jsonl names the file and line
+        raise ReportError(str(exc)) from exc
     return run
+
+
+def input_files(runs: list[Run]) -> dict[str, Path]:
+    """The files the report reads, by a name for messages."""
+    return {f"the run file {path}": path for r in runs
+            for path in (r.path / n for n in (METRICS_FILE, SUMMARY_FILE, CONFIG_FILE, CURVE_FILE)) if path.exists()}
 
 
 def find_runs(paths: list[str | Path]) -> list[Run]:
@@ -335,16 +371,22 @@ def render(runs: list[Run]) -> str:
 
 
 def write_report(paths: list[str | Path], output: str | Path) -> Path:
-    """Read the runs under ``paths``, write the page to ``output``; returns its path."""
+    """Read the runs under ``paths``, write the page to ``output`` whole; returns its path.
+
+    ``output`` may not be a file the report reads, nor another file a run records
+    (:func:`lead_lite.run_files.refuse_run_file`): those are refused before the page is drawn.
+    """
     runs = find_runs(paths)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(runs))
-    return output
+    run_files.refuse_same_file(output, input_files(runs), "--output")
+    run_files.refuse_run_file(output, "--output", own=("report.html",))
+    return run_files.write_atomic(output, render(runs))
 
 
-def main(argv: list[str] | None = None) -> Path:
-    argv = list(sys.argv[1:] if argv is None else argv)
+@entry_point
+def main(argv: list[str]) -> Path:
+    """Write the page; a user error (a missing or malformed run, an output it cannot write or that is
+    one of its inputs) ends with one line and exit code 2 (:mod:`lead_lite.user_errors`)."""
     parser = argparse.ArgumentParser(
         prog="python -m lead_lite.report", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Write one self-contained HTML page (figures embedded) for one or several runs.",
@@ -357,11 +399,7 @@ def main(argv: list[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     output = args.output or (Path(args.runs[0]) / "report.html" if len(args.runs) == 1 else Path("report.html"))
-    try:
-        path = write_report(args.runs, output)
-    except ReportError as exc:
-        logger.error("%s", exc)
-        raise SystemExit(2) from exc
+    path = write_report(args.runs, output)
     logger.info("report written to %s", path.resolve())
     return path
 

@@ -6,7 +6,8 @@
   over with a warning. It also refuses a non-empty directory unless the run resumes or was told
   to overwrite, and records what kind of run the directory holds (``lead_lite_run.json``), so
   that an evaluation refuses to write into a training run (:func:`refuse_training_run`).
-- **Whole files.** :func:`write_atomic` (and :func:`write_json`, standard JSON) writes to a temporary file in the same directory, flushes
+- **Whole files.** :func:`write_atomic` (and :func:`write_json`, standard JSON; :func:`atomic_writer`
+  line by line) writes to a temporary file in the same directory, flushes
   it to disk and renames it over the target: a reader, a kill or a full disk sees the old file or
   the new one, never half of one.
 - **Whole lines.** :func:`append_line` appends one JSON line in a single ``write``; a write the
@@ -14,19 +15,27 @@
   :func:`repair_jsonl` deals with a torn last line left by something else (a power cut): an
   unterminated tail that is complete JSON gets its newline, a torn one is removed only from a
   file this run owns; any other file is refused with one line, never cut.
-- **No input overwritten.** :func:`refuse_same_file` refuses an output path that is an input.
+- **No input overwritten.** :func:`refuse_same_file` refuses an output that is, contains or sits
+  inside an input (:func:`refuse_inputs_in_output` for a run directory), :func:`refuse_run_file` an
+  output that would replace a run's record, :func:`refuse_non_regular` a FIFO or device as input.
+- **A clean overwrite.** A run told to overwrite first removes the earlier run's checkpoints and
+  record (:func:`clear_earlier_run`): nothing of it can be resumed or mixed into the new run.
 
 Every failure is a :class:`RunFileError` whose message is one line naming the file.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import errno
 import json
 import logging
 import math
 import os
+import shutil
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -37,6 +46,13 @@ RUN_MARKER = "lead_lite_run.json"
 TRAINING_KINDS = ("train", "sft")
 # what a training run leaves in its directory, for directories written before the marker existed
 TRAINING_FILES = ("adapter_config.json", "metrics.jsonl")
+# what a run records: another command never writes these into a run directory
+# (:func:`refuse_run_file`), and a run told to overwrite removes them with the checkpoints first
+# (:func:`clear_earlier_run`), so that nothing of the earlier run is resumed or mixed into the new one
+RUN_OUTPUTS = ("metrics.jsonl", "summary.json", "resolved_config.yaml", "held_out.jsonl", "report.html",
+               "samples.jsonl", "budget_curve.csv", "budget_curve.png", "curriculum.json", "stage_metrics.jsonl",
+               "adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "training_args.bin",
+               RUN_MARKER, LOCK)
 
 
 class RunFileError(OSError):
@@ -90,6 +106,45 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
         kept = "the previous file is unchanged" if path.exists() else "nothing was written"
         raise RunFileError(f"{path}: cannot write ({_describe(exc)}); {kept}") from exc
     return path
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike):
+    """A text file to write ``path`` through, line by line, replacing it whole when the block ends.
+
+    As :func:`write_atomic` for output too large to hold in memory (every sample of an
+    evaluation): the lines go to a temporary file in the same directory, which is flushed and
+    renamed over ``path`` only when the block ends without an error. On an error (a full disk
+    included) the temporary file is removed and the previous ``path`` is left as it was; an
+    ``OSError`` becomes :class:`RunFileError` naming ``path``.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "samples.jsonl"
+        >>> with atomic_writer(p) as f:
+        ...     _ = f.write('{"i": 0}\\n')
+        >>> p.read_text()
+        '{"i": 0}\\n'
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, RunFileError):
+            raise
+        kept = "the previous file is unchanged" if path.exists() else "nothing was written"
+        raise RunFileError(f"{path}: cannot write ({_describe(exc)}); {kept}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _finite(value):
@@ -231,31 +286,109 @@ def repair_jsonl(path: str | os.PathLike, owned: bool) -> str | None:
     return done
 
 
-def refuse_same_file(output: str | os.PathLike, inputs: dict[str, str | os.PathLike | None], flag: str) -> None:
-    """Raise :class:`RunFileError` when ``output`` is one of ``inputs`` (same path, symlink or hard link).
+def refuse_same_file(output: str | os.PathLike, inputs: dict[str, str | os.PathLike | None], flag: str,
+                     inside_ok: bool = False) -> None:
+    """Raise :class:`RunFileError` when ``output`` is, contains, or sits inside one of ``inputs``.
+
+    Paths are compared resolved (symlinks followed), and an existing output and input also by
+    device and inode (a hard link is the same file). Writing a directory that contains an input,
+    or a file inside an input directory, would change what the command reads.
 
     Args:
-        output: the path a command will write.
+        output: the path a command will write (a file, or a run directory).
         inputs: flag name -> input path (None: not given).
         flag: the output's flag name, for the message.
+        inside_ok: an output inside an input directory is allowed (an evaluation written to
+            ``RUN/eval`` next to the adapter it reads, which it never lists).
 
     Example:
         >>> refuse_same_file("a.jsonl", {"--data": "./a.jsonl"}, "--output")
         Traceback (most recent call last):
         ...
         lead_lite.run_files.RunFileError: --output a.jsonl is the same file as --data ./a.jsonl; write to another file
+        >>> refuse_same_file("runs/x", {"--dataset": "runs/x/rows.jsonl"}, "--output_dir")
+        Traceback (most recent call last):
+        ...
+        lead_lite.run_files.RunFileError: --output_dir runs/x contains --dataset runs/x/rows.jsonl; write to another directory or move the input out of it
     """
-    out = Path(output)
+    out = Path(output).expanduser()
+    out_real = out.resolve()
     for name, given in inputs.items():
         if given is None:
             continue
-        source = Path(given)
-        same = out.resolve() == source.resolve()
+        source = Path(given).expanduser()
+        source_real = source.resolve()
+        same = out_real == source_real
         if not same and out.exists() and source.exists():
             same = os.path.samefile(out, source)
         if same:
-            raise RunFileError(f"{flag} {output} is the same file as {name} {given}; "
-                               "write to another file")
+            raise RunFileError(f"{flag} {output} is the same file as {name} {given}; write to another file")
+        if source_real.is_relative_to(out_real):
+            raise RunFileError(f"{flag} {output} contains {name} {given}; write to another directory or move "
+                               "the input out of it")
+        if not inside_ok and out_real.is_relative_to(source_real):
+            raise RunFileError(f"{flag} {output} lies inside {name} {given}; write outside it")
+
+
+def refuse_inputs_in_output(output_dir: str | os.PathLike, inputs: dict[str, str | os.PathLike | None],
+                            inside_ok: tuple[str, ...] = ()) -> None:
+    """:func:`refuse_same_file` for a run directory and the local paths a run reads (an adapter, a
+    dataset file, a model directory); names that are not existing paths (hub ids) are skipped.
+
+    Checked before anything loads: a run writes its adapter into ``output_dir`` and, told to
+    overwrite, first clears an earlier run's files there (:func:`clear_earlier_run`).
+
+    Args:
+        inside_ok: the flags of ``inputs`` whose directory may hold ``output_dir`` (a model directory).
+    """
+    local = {name: given for name, given in inputs.items()
+             if given is not None and Path(given).expanduser().exists()}
+    for name, given in local.items():
+        refuse_same_file(output_dir, {name: given}, "--output_dir", inside_ok=name in inside_ok)
+
+
+def refuse_run_file(output: str | os.PathLike, flag: str, own: tuple[str, ...] = ()) -> None:
+    """Raise :class:`RunFileError` when ``output`` is one of the files a run writes (:data:`RUN_OUTPUTS`)
+    in a directory that holds a run: another command's output must not replace a run's record.
+
+    Args:
+        own: names this command itself writes into a run directory (``report.html`` for the report).
+
+    Example:
+        >>> import tempfile
+        >>> run = Path(tempfile.mkdtemp()); _ = (run / "metrics.jsonl").write_text("")
+        >>> refuse_run_file(run / "metrics.jsonl", "--output")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        lead_lite.run_files.RunFileError: --output .../metrics.jsonl is a file of the train run in ...; write to another file
+    """
+    out = Path(output).expanduser()
+    if out.name in own or out.name not in RUN_OUTPUTS:
+        return
+    kind = run_kind(out.parent) if out.parent.is_dir() else None
+    if kind is not None:
+        raise RunFileError(f"{flag} {output} is a file of the {kind} run in {out.parent}; write to another file")
+
+
+def refuse_non_regular(path: str | os.PathLike, flag: str) -> None:
+    """Raise :class:`RunFileError` when an existing ``path`` is neither a regular file nor a directory
+    (a FIFO would block the read forever, a device would never end).
+
+    Example:
+        >>> refuse_non_regular("/dev/zero", "--data")
+        Traceback (most recent call last):
+        ...
+        lead_lite.run_files.RunFileError: --data /dev/zero is a character device, not a regular file
+    """
+    try:
+        mode = os.stat(Path(path).expanduser()).st_mode
+    except (OSError, ValueError):  # missing, unreadable or not a path: the reader says so
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+    raise RunFileError(f"{flag} {path} is {kind}, not a regular file")
 
 
 # -- run directories ------------------------------------------------------------------------------
@@ -346,8 +479,6 @@ def claim_run_dir(run_dir: str | os.PathLike, kind: str, resume: bool = False, o
     Args:
         kind: ``train`` or ``sft`` (training runs: evaluation refuses their directories) or ``eval``.
     """
-    import atexit
-
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise RunFileError(f"--output_dir {run_dir} is a file, not a directory")
@@ -366,13 +497,47 @@ def claim_run_dir(run_dir: str | os.PathLike, kind: str, resume: bool = False, o
                     "last, choose another --output_dir, or pass --overwrite_output_dir true")
             raise RunFileError(f"--output_dir {run_dir} already holds files of another run ({shown}); {hint}")
         if earlier and overwrite and not resume:
-            logger.warning("--output_dir %s: overwriting an earlier run's files (%d entries)", run_dir, len(earlier))
+            removed = clear_earlier_run(run_dir)
+            logger.warning("--output_dir %s: overwriting an earlier run's files (%d entries; removed %s)", run_dir,
+                           len(earlier), ", ".join(removed) or "none")
         write_atomic(run_dir / RUN_MARKER, json.dumps({"kind": kind}))
     except BaseException:
         lock.release()
         raise
     atexit.register(lock.release)
     return lock
+
+
+def clear_earlier_run(run_dir: str | os.PathLike) -> list[str]:
+    """Remove an earlier run's record from ``run_dir`` (claimed, told to overwrite): its ``checkpoint-N``
+    directories and the files of :data:`RUN_OUTPUTS` but the lock; returns the names removed, sorted.
+
+    A new run then cannot resume an old checkpoint or splice old steps into its metrics, and a
+    run that fails early leaves no old summary or report that looks like its own. Anything else
+    in the directory is left alone (the new run replaces what it writes again).
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp()); (d / "checkpoint-6").mkdir(); _ = (d / "metrics.jsonl").write_text("")
+        >>> _ = (d / "notes.txt").write_text("mine"); clear_earlier_run(d), sorted(p.name for p in d.iterdir())
+        (['checkpoint-6', 'metrics.jsonl'], ['notes.txt'])
+    """
+    run_dir = Path(run_dir)
+    removed = []
+    for entry in sorted(run_dir.iterdir()):
+        checkpoint = entry.name.startswith("checkpoint-")
+        if entry.name == LOCK or not (checkpoint or entry.name in RUN_OUTPUTS):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError as exc:
+            raise RunFileError(f"{entry}: cannot remove the earlier run's file ({_describe(exc)}); remove it "
+                               "or choose another --output_dir") from exc
+        removed.append(entry.name)
+    return removed
 
 
 def run_kind(run_dir: str | os.PathLike) -> str | None:

@@ -46,7 +46,11 @@ class JsonlMetrics:
             run_files.write_atomic(self.path, "")
             return
         run_files.repair_jsonl(self.path, owned=True)
-        records = read_metrics(self.path) if self.path.exists() else []
+        try:
+            records = read_metrics(self.path) if self.path.exists() else []
+        except (ValueError, UnicodeDecodeError) as exc:  # a broken line inside the file: not this run's to cut
+            raise run_files.RunFileError(f"{exc}; fix or remove that line to resume, or start again with "
+                                         "--overwrite_output_dir true") from exc
         kept = [r for r in records if r.get("step", 0) <= state.global_step]
         if len(kept) < len(records):
             logger.info("%s: dropped %d line(s) logged after step %d, the step this run resumes from", self.path,

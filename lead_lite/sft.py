@@ -98,12 +98,15 @@ def _fine_tune(config: RunConfig, rows: list[dict], out: Path) -> dict:
 
 
 def check_sft(config: RunConfig) -> None:
-    """What SFT refuses, before anything loads."""
+    """What SFT refuses, before anything loads (an output_dir that is, holds or sits inside an input included)."""
     if config.model.dry_run:
         raise ConfigError("dry_run=True: the memory plan covers GRPO runs (python -m lead_lite.train --dry-run)")
     if config.task == "countdown":
         raise ConfigError("task='countdown': its SFT stage is part of python -m lead_lite.recipes.countdown")
     check_output_dir(config.training.output_dir)
+    run_files.refuse_inputs_in_output(config.training.output_dir, {
+        "--init_adapter": config.model.init_adapter, "--dataset": config.data.dataset,
+        "--model": config.model.model_name_or_path}, inside_ok=("--model",))
 
 
 @entry_point

@@ -127,6 +127,28 @@ def fit_prompt_room(rows: list[dict], tokenizer, config: RunConfig, what: str) -
     return [r for i, r in enumerate(rows) if i not in long]
 
 
+def check_prompts_per_step(rows: list[dict], training) -> None:
+    """Refuse a run whose training rows cannot fill one step's prompts: TRL draws whole generation
+    batches of ``generation_batch_size / num_generations`` distinct prompts and drops a short one, so
+    such a run would train 0 steps and save an untrained adapter as if it had trained.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_prompts_per_step([{}] * 4, SimpleNamespace(generation_batch_size=64, num_generations=4,
+        ...                                                  per_device_train_batch_size=64))
+        Traceback (most recent call last):
+        ...
+        lead_lite.config.ConfigError: per_device_train_batch_size=64: a step samples 16 prompts (generation_batch_size 64 / num_generations 4) but there are only 4 training prompts; lower per_device_train_batch_size or give more data (train_size, dataset)
+    """
+    per_step = training.generation_batch_size // training.num_generations
+    if len(rows) < per_step:
+        raise ConfigError(
+            f"per_device_train_batch_size={training.per_device_train_batch_size}: a step samples {per_step} prompts "
+            f"(generation_batch_size {training.generation_batch_size} / num_generations {training.num_generations}) "
+            f"but there are only {len(rows)} training prompts; lower per_device_train_batch_size or give more data "
+            "(train_size, dataset)")
+
+
 def run(config: RunConfig) -> dict:
     """Train once with a resolved configuration; returns the summary (also written to summary.json)."""
     model_args, lead, data, training = config.model, config.lead, config.data, config.training
@@ -148,6 +170,7 @@ def run(config: RunConfig) -> dict:
     tokenizer = load_tokenizer(model_path(model_args))  # a copy of the model is built here if need be
     train_rows = fit_prompt_room(train_rows, tokenizer, config, "training")
     eval_rows = fit_prompt_room(eval_rows, tokenizer, config, "held-out")
+    check_prompts_per_step(train_rows, training)
 
     # 2. seed and run directory (one run's: claimed, locked while it trains)
     from transformers import set_seed  # after resolve(): unsloth, when in use, is imported before transformers
@@ -202,9 +225,9 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
     if training.should_save:  # the main process saved the adapter; the others have no file to read
         summary["adapter_digest"] = adapter_digest(out)
         run_files.write_json(out / "summary.json", summary)
-        # 5. exports (GGUF, Hub upload) and the run's report
-        export.finish(exports, trainer.model, tokenizer, out)
+        # 5. the run's report, then the exports (GGUF, Hub upload: a failed upload leaves the report written)
         write_report([out], out / REPORT_FILE)
+        export.finish(exports, trainer.model, tokenizer, out)
     if eval_rows:
         logger.info(
             "summary (%d held-out problems, greedy, %d tokens): accuracy %.1f%% -> %.1f%%, "
@@ -267,11 +290,19 @@ def run_curriculum(stages: list[RunConfig]) -> list[dict]:
     return records
 
 
+def run_inputs(config: RunConfig) -> dict[str, str | None]:
+    """The paths a training run reads, by flag: its output_dir may not be, hold or sit inside them."""
+    return {"--init_adapter": config.model.init_adapter, "--dataset": config.data.dataset,
+            "--model": config.model.model_name_or_path}
+
+
 def check_paths(configs: list[RunConfig]) -> None:
-    """What would otherwise fail after the model loads: every output directory, the checkpoint a
-    single run resumes from and the adapter the first run starts from."""
+    """What would otherwise fail after the model loads: every output directory (never one of the
+    run's inputs, :func:`run_inputs`), the checkpoint a single run resumes from and the adapter the
+    first run starts from."""
     for config in configs:
         check_output_dir(config.training.output_dir)
+        run_files.refuse_inputs_in_output(config.training.output_dir, run_inputs(config), inside_ok=("--model",))
     first = configs[0]
     if first.stage is None:
         check_resume(first.training.resume_from_checkpoint, first.training.output_dir)

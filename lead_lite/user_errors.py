@@ -47,6 +47,8 @@ def describe(exc: BaseException) -> str:
         what, text = exc.WHAT, str(exc)
     elif isinstance(exc, OSError) and exc.filename is not None:
         what, text = "cannot use a file", f"{exc.filename}: {exc.strerror or exc}"
+    elif isinstance(exc, OSError) and not isinstance(exc, ConnectionError) and len(exc.args) == 1:
+        what, text = "cannot use a file", str(exc)  # a message naming the file (lead_lite.run_files.RunFileError)
     else:
         what, text = "cannot use a file or connection", str(exc) or type(exc).__name__
     lines = [line.strip() for line in text.splitlines() if line.strip()] or [type(exc).__name__]

@@ -11,7 +11,7 @@ from lead_lite import export
 
 
 def _training(**kw):
-    return SimpleNamespace(**{"push_to_hub": False, "hub_model_id": None, "hub_token": None,
+    return SimpleNamespace(**{"push_to_hub": False, "hub_model_id": None, "hub_token": None, "output_dir": "runs/tiny",
                               "hub_private_repo": None, **kw})
 
 

@@ -112,7 +112,7 @@ def test_bad_run_directories_fail_naming_them(tmp_path, caplog):
     run = _train_run(tmp_path / "broken")
     with (run / "metrics.jsonl").open("a") as f:
         f.write("{not json\n")
-    with pytest.raises(report.ReportError, match="metrics.jsonl: line 6 is not JSON"):
+    with pytest.raises(report.ReportError, match="metrics.jsonl, line 6: not JSON"):
         report.find_runs([run])
 
 

@@ -85,7 +85,7 @@ def load_benchmark(spec: str, verifier: MathVerifier, max_problems: int | None =
             raise DataError(f"{spec} ({bench.hub_id}): no column(s) {sorted(missing)}; found {sorted(raw[0])}")
         rows = clean_rows([{"problem": r[bench.problem], "answer": r[bench.answer]} for r in raw], spec,
                           verifier, prompt_format=prompt_format)
-    elif Path(spec).is_file():
+    elif Path(spec).exists() and not Path(spec).is_dir():  # a FIFO or device is refused by load_rows
         rows = clean_rows(load_rows(spec), benchmark_name(spec), verifier, prompt_format=prompt_format)
     else:
         raise DataError(f"{spec!r}: not a benchmark ({', '.join([*BENCHMARKS, *GENERATED])}) "

@@ -354,6 +354,37 @@ def reformat(rows: list[dict], prompt_format: str) -> list[dict]:
     return [{**r, "prompt": fmt.prompt(r["prompt"].removesuffix(PROMPT_SUFFIX))} for r in rows]
 
 
+def _problem_key(row: dict) -> str:
+    return " ".join(row["prompt"].split())
+
+
+def split_held_out(rows: list[dict], n_eval: int, name: str) -> tuple[list[dict], list[dict]]:
+    """(training rows, held-out rows): the first ``n_eval`` distinct problems of ``rows`` are held out,
+    and no training row repeats one of them (the same prompt, whitespace aside): a held-out problem
+    seen in training would measure recall, not reasoning. Rows left out are reported.
+
+    Example:
+        >>> rows = [{"prompt": "1+1?"}, {"prompt": "1+1?"}, {"prompt": "2+2?"}, {"prompt": "1 +1?"}]
+        >>> train, held = split_held_out(rows, 1, "d.jsonl")
+        >>> [r["prompt"] for r in train], [r["prompt"] for r in held]
+        (['2+2?', '1 +1?'], ['1+1?'])
+    """
+    held, keys = [], set()
+    for row in rows:
+        if len(held) == n_eval:
+            break
+        if _problem_key(row) not in keys:
+            keys.add(_problem_key(row))
+            held.append(row)
+    held_ids = {id(r) for r in held}
+    train = [r for r in rows if id(r) not in held_ids and _problem_key(r) not in keys]
+    repeats = len(rows) - len(held) - len(train)
+    if repeats:
+        logger.warning("%s: %d rows repeat a held-out problem; left out of training (%d training rows, %d held out)",
+                       name, repeats, len(train), len(held))
+    return train, held
+
+
 class MathTask(Task):
     """Math problems from ``data.dataset``; the last ``\\boxed{}`` answer judged against the gold.
 
@@ -392,7 +423,7 @@ class MathTask(Task):
         rows = dataset_rows(data, self.verifier)
         random.Random(seed).shuffle(rows)
         n_eval = min(data.eval_size, len(rows) // 10)  # at most a tenth is held out
-        return rows[n_eval:], rows[:n_eval]
+        return split_held_out(rows, n_eval, data.dataset)
 
     def sft_rows(self, data, seed: int) -> list[dict]:
         raw, spec = read_source(data.dataset)

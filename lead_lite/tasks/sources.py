@@ -2,7 +2,7 @@
 
 Every reader returns a list of plain dicts, one per row, values as the source holds them; what a
 row means is up to the task that reads it (:mod:`lead_lite.tasks`). A file that cannot be read as
-its type says (missing, a directory, not UTF-8 text, broken JSON or CSV) raises :class:`DataError`
+its type says (missing, a directory, a FIFO or device, not UTF-8 text, broken JSON or CSV) raises :class:`DataError`
 naming it, before any model loads.
 """
 
@@ -46,6 +46,8 @@ def load_rows(name: str, split: str = "train", config: str | None = None,
 
     path = Path(name).expanduser()
     suffix = path.suffix.lower()
+    if path.exists() and not (path.is_file() or path.is_dir()):  # a FIFO blocks, a device never ends
+        raise DataError(f"{name}: not a regular file (a FIFO, device or socket); name a data file")
     if path.is_dir() and suffix in FILE_TYPES:
         raise DataError(f"{name}: is a directory, not a {suffix} file")
     if not path.exists() and looks_local(name) and data_files is None:
