@@ -153,3 +153,23 @@ def test_precision_chosen_in_a_file_or_on_the_command_line_is_kept_or_refused(mo
     with pytest.raises(ConfigError, match=r"^bf16=True: Tesla T4 has no native bfloat16 \(compute capability 7.5\); "
                                           r"use fp16: true"):
         refuse_known_bad_combinations(ModelArguments(), SimpleNamespace(use_vllm=False, bf16=True))
+
+
+def test_vllm_asked_for_without_vllm_exits_2_in_one_line_before_any_model_loads(tmp_path, caplog, monkeypatch):
+    import importlib.util
+    import logging
+
+    import lead_lite.train as T
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model loaded before the setting was refused")
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
+    monkeypatch.setattr(T, "load_policy", no_model)
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as exc:
+        T.main(["--model", "qwen3-1.7b", "--use_vllm", "true", "--output_dir", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    (error,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.startswith("invalid configuration: use_vllm=True: vLLM is not installed") and "\n" not in error
+    assert not (tmp_path / "run").exists()
