@@ -20,12 +20,14 @@ import dataclasses
 import difflib
 import importlib.util
 import json
+import logging
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 import yaml
 
 from lead_lite import advantages as adv
@@ -39,6 +41,8 @@ from lead_lite.tasks.arithmetic import KINDS, SPLIT_SIZES
 from lead_lite.tasks.registry import TASKS
 from lead_lite.run_files import write_atomic
 from lead_lite.user_errors import UserError
+
+logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _BUNDLED_CONFIGS = Path(__file__).resolve().parent / "configs"  # where an installed wheel carries configs/
@@ -260,11 +264,77 @@ def resolve_backend(requested: str) -> str:
         return requested
     if multi_process():
         return "trl"  # Unsloth's backend is single-GPU; accelerate / DeepSpeed launches use TRL's
-    import torch
-
     if torch.cuda.is_available() and importlib.util.find_spec("unsloth") is not None:
         return "unsloth"
     return "trl"
+
+
+# -- settings that follow the machine ----------------------------------------------------------------
+# A file's setting (a preset, a recipe stage, a --config file) is a default: where this machine cannot
+# honour it, it is replaced and one line says so. The same setting on the command line is the user's
+# request: where the machine cannot honour it, the run is refused in one line before anything loads.
+def native_bf16() -> bool:
+    """Whether the visible CUDA GPU computes in bfloat16 natively: compute capability 8.0 or newer
+    (A100, A10 / L4, RTX 30xx / 40xx, H100). T4 (7.5), V100 (7.0) and P100 (6.0) only emulate it,
+    slowly, and Unsloth loads models for them in float16. (``torch.cuda.is_bf16_supported()``
+    counts emulation, so it says True on a T4.)"""
+    return torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 8
+
+
+def vllm_usable(backend: str, dry_run: bool = False) -> bool:
+    """Whether vLLM can generate for a run on this machine: it is installed (a CUDA build, or
+    vLLM's CPU build for TRL's colocate mode) and, for the unsloth backend, whose
+    ``fast_inference`` needs it, there is a CUDA GPU. A dry run on a machine without CUDA plans for
+    a GPU install (``requirements-gpu.txt`` has vLLM), so there vLLM counts as usable."""
+    if dry_run and not torch.cuda.is_available():
+        return True
+    if importlib.util.find_spec("vllm") is None:
+        return False
+    return resolve_backend(backend) != "unsloth" or torch.cuda.is_available()
+
+
+def command_line_keys(argv: list[str]) -> set[str]:
+    """The fields set on the command line: ``--name value``, ``--name=value`` or a bare ``--name``
+    (dashes read as underscores, as the parser's aliases are).
+
+    Example:
+        >>> sorted(command_line_keys(["--use-vllm", "--bf16=false", "--penalty", "-1"]))
+        ['bf16', 'penalty', 'use_vllm']
+    """
+    return {a[2:].split("=", 1)[0].replace("-", "_") for a in argv if a.startswith("--")}
+
+
+def settle_precision(merged: dict, origin: dict, given: set[str]) -> None:
+    """On a GPU without native bfloat16, train in fp16 mixed precision instead of bf16 (TRL's
+    default, or a file's ``bf16: true``), saying so in one line; ``merged`` (the layered defaults,
+    ``origin`` naming the file of each) is changed in place. Nothing changes on a CPU, on a GPU with
+    bf16, when a file asks for fp32 (``bf16: false``) or fp16, or when ``--bf16`` / ``--fp16`` are on
+    the command line (an explicit ``--bf16 true`` there is refused: :func:`refuse_known_bad_combinations`)."""
+    if not torch.cuda.is_available() or native_bf16() or given & {"bf16", "fp16"}:
+        return
+    if merged.get("bf16") is False or merged.get("fp16"):
+        return
+    major, minor = torch.cuda.get_device_capability()
+    where = f"bf16: true in {origin['bf16']}" if merged.get("bf16") else "bf16 (TRL's default)"
+    logger.info("%s: %s (compute capability %d.%d) has no native bfloat16; training in fp16 mixed precision "
+                "instead (--fp16 / --bf16 on the command line choose yourself)", where,
+                torch.cuda.get_device_name(), major, minor)
+    merged.update(bf16=False, fp16=True)
+
+
+def settle_generation(model_args: ModelArguments, training, origin: dict, given: set[str]) -> None:
+    """vLLM when it can generate here, else HF generate, for a file's ``use_vllm: true``; one line
+    says which. ``training.use_vllm`` is changed in place. An explicit ``--use_vllm true`` is left
+    as it is (refused where vLLM cannot run: :func:`refuse_known_bad_combinations`)."""
+    if not training.use_vllm or "use_vllm" in given:
+        return
+    if vllm_usable(model_args.backend, model_args.dry_run):
+        logger.info("generation: vLLM (use_vllm: true in %s, vllm_mode %s)", origin["use_vllm"], training.vllm_mode)
+        return
+    why = ("Unsloth's fast_inference needs vLLM and a CUDA GPU" if resolve_backend(model_args.backend) == "unsloth"
+           else "vLLM is not installed")
+    logger.info("generation: HF generate, not vLLM (use_vllm: true in %s, but %s)", origin["use_vllm"], why)
+    training.use_vllm = False
 
 
 def resolve_task(data: DataArguments) -> str:
@@ -538,7 +608,11 @@ def refuse_known_bad_combinations(model_args: ModelArguments, training) -> None:
     - the trl backend, a 4-bit base and vLLM in colocate mode: TRL's weight sync into vLLM
       crashes on a bitsandbytes 4-bit policy (trl issues #4973, #3654);
     - the unsloth backend with vLLM (Unsloth's ``fast_inference``) without CUDA (a dry run,
-      which only plans for a GPU, is let through).
+      which only plans for a GPU, is let through);
+    - vLLM asked for where it cannot run (:func:`vllm_usable`), and bf16 on a GPU without native
+      bfloat16 (:func:`native_bf16`). A file's ``use_vllm: true`` or ``bf16: true`` never gets here:
+      :func:`settle_generation` and :func:`settle_precision` replaced it; what is left was asked for
+      on the command line.
 
     Example:
         >>> from types import SimpleNamespace
@@ -549,8 +623,6 @@ def refuse_known_bad_combinations(model_args: ModelArguments, training) -> None:
         ...     print(str(exc).split("; ")[-1])
         use backend: unsloth, or load_in_4bit: false, or use_vllm: false, or vllm_mode: server
     """
-    import torch
-
     backend = resolve_backend(model_args.backend)
     # auto resolves to trl on any CPU machine, where 4-bit loading is refused on its own
     trl_on_gpu = model_args.backend == "trl" or (backend == "trl" and torch.cuda.is_available())
@@ -564,6 +636,13 @@ def refuse_known_bad_combinations(model_args: ModelArguments, training) -> None:
         raise ConfigError(
             "use_vllm=True: the unsloth backend generates with vLLM through fast_inference, which needs a CUDA "
             "GPU; on this machine set use_vllm: false (Unsloth then generates with HF generate)")
+    if training.use_vllm and not vllm_usable(model_args.backend, model_args.dry_run):
+        raise ConfigError("use_vllm=True: vLLM is not installed (pip install -r requirements-gpu.txt); "
+                          "use_vllm: false generates with HF generate")
+    if getattr(training, "bf16", False) and torch.cuda.is_available() and not native_bf16():
+        raise ConfigError(f"bf16=True: {torch.cuda.get_device_name()} has no native bfloat16 (compute capability "
+                          f"{'.'.join(map(str, torch.cuda.get_device_capability()))}); use fp16: true, or set "
+                          "neither (fp16 is then chosen)")
 
 
 def preset_path(name: str) -> Path | None:
@@ -642,10 +721,9 @@ def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_da
                         *extra_dataclasses), exit_on_error=False, description=description,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = {a.dest: a for a in parser._actions}
-    import torch
-
     # Without CUDA, train in fp32 on the CPU unless a preset or file says otherwise.
     merged: dict = {"model": model} if torch.cuda.is_available() else {"model": model, "bf16": False, "use_cpu": True}
+    origin: dict = {}  # key -> the file that set it last
     for source, values in layers:
         for key, value in values.items():
             if key not in actions:
@@ -653,12 +731,15 @@ def _parse(argv: list[str], layers: list[tuple[str, dict]], model: str, extra_da
             if actions[key].nargs in ("+", "*") and value is not None and not isinstance(value, list):
                 raise ConfigError(f"{source}: {key} must be a list (e.g. {key}: [{value}]), not a "
                                   f"{type(value).__name__}")
-            merged[key] = value
+            merged[key], origin[key] = value, source
+    given = command_line_keys(argv)
+    settle_precision(merged, origin, given)  # before parsing: TrainingArguments checks bf16 as it is built
     parser.set_defaults_with_config(**merged)
     objs, remaining = _parse_checked(parser, argv)
     if remaining:
         raise ConfigError(f"unknown argument(s): {' '.join(remaining)}")
     model_args, lead, data, verifier, training = objs[:5]
+    settle_generation(model_args, training, origin, given)
     if model_args.model_name_or_path is None:
         check_model_name(model_args.model)
         model_args.model_name_or_path = model_args.model
@@ -699,8 +780,6 @@ def _import_backend(backend: str) -> None:
     if resolve_backend(backend) != "unsloth" or importlib.util.find_spec("unsloth") is None:
         return  # validate() refuses an explicit unsloth that is not installed (a dry run only plans)
     import unsloth  # noqa: F401 - optional GPU dependency, imported before trl so that its patches apply
-    import torch
-
     if not torch.cuda.is_available():
         # Unsloth's CPU mode leaves TRL's trainers unpatched; patch them as its GPU import does, so
         # the LEAD trainer subclasses Unsloth's generated GRPOTrainer here too
@@ -901,8 +980,6 @@ def resolve_engine(requested: str) -> str:
     """``auto`` -> ``vllm`` when CUDA and vllm are both available, else ``hf``."""
     if requested != "auto":
         return requested
-    import torch
-
     if torch.cuda.is_available() and importlib.util.find_spec("vllm") is not None:
         return "vllm"
     return "hf"

@@ -148,7 +148,7 @@ def test_memory_plan_of_a_training_gpu_in_vllm_server_mode():
     from lead_lite.memory_plan import dry_run
 
     # trl + 4-bit + colocate is refused when resolved (TRL's weight sync crashes); planned here all the same
-    model, _, _, training = parse(["--model", "qwen3-8b", "--backend", "trl", "--vllm_mode", "server"])
+    model, _, _, training = parse(["--model", "qwen3-8b", "--backend", "trl", "--vllm_mode", "server", "--dry-run"])
     training.vllm_mode = "colocate"
     colocate_fits, colocate = dry_run(model, training, "24", backend="trl")
     training.vllm_mode = "server"

@@ -13,7 +13,7 @@ PRESETS = sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if p.stem != "tiny")
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_fits_its_card(name):
-    model, _, _, training = parse(["--model", name])
+    model, _, _, training = parse(["--model", name, "--dry-run"])  # planned for a GPU install: vLLM too
     assert model.model_name_or_path in SHAPES
     card = "80" if name.endswith("-80gb") else "24"
     fits, text = dry_run(model, training, card, backend="unsloth")
@@ -22,7 +22,7 @@ def test_every_preset_fits_its_card(name):
 
 
 def test_plan_grows_with_settings_and_refuses_with_suggestions():
-    model, _, _, training = parse(["--model", "qwen3-14b"])
+    model, _, _, training = parse(["--model", "qwen3-14b", "--dry-run"])
     shape = SHAPES[model.model_name_or_path]
     small = estimate(shape, model, training, 24.0, shared_weights=True).total
     model.load_in_4bit = False

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -34,13 +35,14 @@ def test_backend_is_read_from_the_flag_then_yaml_then_preset(tmp_path):
 
 
 def test_known_bad_combinations_stop_before_anything_loads():
-    from lead_lite.config import ConfigError
+    from lead_lite.config import ConfigError, ModelArguments, refuse_known_bad_combinations
 
     with pytest.raises(ConfigError, match="use backend: unsloth, or load_in_4bit: false, or use_vllm: false") as exc:
-        parse(["--model", "qwen3-1.7b", "--backend", "trl"])  # the preset: 4-bit, vLLM colocate
+        parse(["--model", "qwen3-1.7b", "--backend", "trl", "--use_vllm", "true"])  # the preset: 4-bit, colocate
     assert "#4973" in str(exc.value) and "\n" not in str(exc.value)
-    model_args, _, _, training = parse(["--model", "qwen3-1.7b", "--backend", "trl", "--vllm_mode", "server"])
-    assert model_args.load_in_4bit and training.use_vllm  # the server holds its own 16-bit copy: allowed
+    # the server holds its own 16-bit copy: allowed (planned, so that vLLM need not be installed here)
+    server = SimpleNamespace(use_vllm=True, vllm_mode="server")
+    refuse_known_bad_combinations(ModelArguments(backend="trl", load_in_4bit=True, dry_run=True), server)
 
     assert not torch.cuda.is_available()
     with pytest.raises(ConfigError, match="fast_inference, which needs a CUDA GPU.*set use_vllm: false"):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from lead_lite.config import ModelArguments
+from lead_lite.config import ModelArguments, native_bf16
 from lead_lite.models.source import resolve_source
 from lead_lite.models.tiny import prepare_tiny_model
 from lead_lite.models.unsloth_backend import load_unsloth
@@ -62,8 +62,15 @@ def load_tokenizer(path: str):
     return tokenizer
 
 
-def load_plain(model_args: ModelArguments, path: str, bf16: bool):
-    """transformers + PEFT: (model, tokenizer, peft_config) for TRL's GRPOTrainer."""
+def train_dtype(training_args) -> torch.dtype:
+    """The dtype the policy's weights load in: that of the run's mixed precision (bf16 or fp16, the
+    latter on GPUs without native bfloat16: :func:`lead_lite.config.settle_precision`), else float32."""
+    return torch.bfloat16 if training_args.bf16 else torch.float16 if training_args.fp16 else torch.float32
+
+
+def load_plain(model_args: ModelArguments, path: str, dtype: torch.dtype):
+    """transformers + PEFT: (model, tokenizer, peft_config) for TRL's GRPOTrainer, the weights in
+    ``dtype`` (4-bit layers compute in it, or in bfloat16 when it is float32)."""
     from transformers import AutoModelForCausalLM
 
     kwargs: dict = {}
@@ -76,20 +83,21 @@ def load_plain(model_args: ModelArguments, path: str, bf16: bool):
             load_in_4bit=model_args.load_in_4bit,
             load_in_8bit=model_args.load_in_8bit,
             bnb_4bit_quant_type="nf4",
-            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_compute_dtype=torch.bfloat16 if dtype == torch.float32 else dtype,
             bnb_4bit_use_double_quant=True,
         )
-    dtype = torch.bfloat16 if bf16 else torch.float32
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
     return model, load_tokenizer(path), lora_config(model_args)
 
 
 def load_hf_model(model_args: ModelArguments, path: str, adapter: str | None):
-    """The base model for sampling (bf16 on a GPU, fp32 on CPU) with the LoRA ``adapter`` applied, in eval mode."""
+    """The base model for sampling (bf16 on a GPU, fp16 on one without native bfloat16, fp32 on CPU)
+    with the LoRA ``adapter`` applied, in eval mode."""
     from peft import PeftModel
 
     cuda = torch.cuda.is_available()
-    model, _, _ = load_plain(model_args, path, bf16=cuda)
+    dtype = (torch.bfloat16 if native_bf16() else torch.float16) if cuda else torch.float32
+    model, _, _ = load_plain(model_args, path, dtype)
     if cuda and not (model_args.load_in_4bit or model_args.load_in_8bit):
         model.to("cuda")  # quantized weights are placed on the GPU when they load
     if adapter is not None:
@@ -110,7 +118,7 @@ def load_policy(model_args: ModelArguments, training_args):
     if backend == "unsloth":
         model, tokenizer = load_unsloth(model_args, path, training_args)
         return model, tokenizer, None, backend
-    model, tokenizer, peft_config = load_plain(model_args, path, bf16=bool(training_args.bf16))
+    model, tokenizer, peft_config = load_plain(model_args, path, train_dtype(training_args))
     if model_args.init_adapter is not None:
         return attach_adapter(model, model_args.init_adapter), tokenizer, None, backend
     return model, tokenizer, peft_config, backend

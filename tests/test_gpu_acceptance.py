@@ -1,0 +1,88 @@
+"""The GPU acceptance command's CPU rehearsal: every GPU preset's entry point, offline, against
+models in a temporary Hugging Face cache, and the results table (benchmarks/gpu_acceptance.py).
+
+The GPU run itself needs a GPU (``python benchmarks/gpu_acceptance.py``); this runs the same rows
+with tiny models on the CPU, in about a minute.
+"""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "gpu_acceptance.py"
+HUB_IDS = ("Qwen/Qwen3-0.6B", "Qwen/Qwen3-1.7B", "Qwen/Qwen3-14B")
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("benchmarks_gpu_acceptance", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def table_rows(md: str) -> dict[str, list[str]]:
+    """The results table's rows, by row name: their cells."""
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("| ")]
+    return {c[0]: c[1:] for c in cells[1:]}
+
+
+@pytest.mark.slow
+def test_rehearsal_runs_every_presets_command_offline_and_writes_the_table(tmp_path):
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("with vLLM installed the presets generate with it: the rehearsal is the main venv's")
+    out, work = tmp_path / "gpu_acceptance.md", tmp_path / "work"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--rehearsal", "--out", str(out), "--work", str(work)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    # the cache: each hub id at a snapshot that refs/main names, Unsloth's ids linked to it
+    ga = _load()
+    for hub_id in HUB_IDS:
+        repo = ga.repo_dir(work / "hf", hub_id)
+        revision = (repo / "refs" / "main").read_text()
+        assert len(revision) == 40 and (repo / "snapshots" / revision / "config.json").is_file()
+        assert (repo / "snapshots" / revision / "tokenizer.json").is_file()
+        for alias in ga.unsloth_ids(hub_id):
+            assert ga.repo_dir(work / "hf", alias).resolve() == repo.resolve()
+
+    # the table: every row ran, through the presets, with HF generate where vLLM is not installed
+    md = out.read_text()
+    rows = table_rows(md)
+    assert list(rows) == ["qwen3-0.6b", "qwen3-1.7b", "qwen3-14b", "eval qwen3-1.7b", "countdown grpo1 qwen3-1.7b"]
+    for name, (status, backend, generation, step, allocated, reserved, device, plan) in rows.items():
+        assert status == "ok" and generation == "HF generate", name
+        assert (allocated, reserved, device) == ("—", "—", "—"), name  # no GPU: no GPU memory
+        if name.startswith("eval"):
+            assert backend == "—" and step.endswith("(sampling)") and plan == "—"
+        else:
+            assert backend == "trl" and float(step) > 0 and plan.endswith("(24)") and float(plan.split()[0]) > 0
+    assert "on a CPU (no GPU)" in md and "CPU rehearsal" in md and "The 14B row ran on tiny weights" in md
+    assert "python -m lead_lite.train --model qwen3-14b --dataset " in md
+    assert "python -m lead_lite.recipes.countdown --model qwen3-1.7b --stage grpo1 " in md
+
+    # the log: offline, from the cache, and one line saying how the presets' vLLM was resolved
+    log = out.with_suffix(".log").read_text()
+    for hub_id in HUB_IDS:
+        assert f"model {hub_id}: from the Hugging Face cache" in log
+    for preset in ("qwen3-0.6b", "qwen3-1.7b", "qwen3-14b"):
+        assert log.count(f"generation: HF generate, not vLLM (use_vllm: true in {ROOT}/configs/models/{preset}.yaml, "
+                         "but vLLM is not installed)") == 1
+    assert "Traceback" not in log and " ERROR " not in log
+
+
+def test_a_failed_row_is_reported_and_the_next_still_runs(tmp_path, monkeypatch):
+    ga = _load()
+    broken = [ga.Row(f"broken-{i}", "lead_lite.no_such_module", (), "Qwen/Qwen3-0.6B") for i in (1, 2)]
+    monkeypatch.setattr(ga, "ROWS", tuple(broken))
+    out = tmp_path / "gpu_acceptance.md"
+    assert ga.main(["--rehearsal", "--out", str(out), "--work", str(tmp_path / "work")]) == 1
+    rows = table_rows(out.read_text())
+    assert [(name, cells[0]) for name, cells in rows.items()] == [("broken-1", "failed (exit 1)"),
+                                                                   ("broken-2", "failed (exit 1)")]
+    assert "- broken-2: ImportError: No module named lead_lite.no_such_module" in out.read_text()  # runpy's words
+    assert out.with_suffix(".log").read_text().count("==== broken-") == 2
