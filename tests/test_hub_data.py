@@ -17,7 +17,7 @@ from lead_lite.tasks import math as M
 from lead_lite.tasks.sources import DataError
 from lead_lite.verifier import MathVerifier
 
-PRESETS = sorted(p.stem for p in (REPO_ROOT / "configs" / "models").glob("*.yaml") if p.stem != "tiny")
+PRESETS = sorted(p.stem for p in (REPO_ROOT / "configs" / "models").glob("*.yaml") if p.stem not in ("tiny", "smollm2-135m"))  # the GPU presets
 REAL_LOAD = datasets.load_dataset
 STAGE1_FILE = "stage1_data.json"
 
