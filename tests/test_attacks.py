@@ -9,6 +9,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ PASS_RATES = '{"id": "a:0", "problem": "1+1?", "answer": "2", "pass_rate": 0.5, 
 ROWS = "".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n" for i in range(40))
 TINY = ["--model", "tiny", "--max_steps", "1", "--train_size", "16", "--eval_size", "0", "--report_to", "none",
         "--per_device_train_batch_size", "8", "--num_generations", "4", "--max_completion_length", "16"]
+SAVING = [*TINY, "--max_steps", "2", "--save_steps", "1"]  # two steps, a checkpoint after each
 
 
 @pytest.fixture
@@ -288,3 +290,57 @@ def test_a_full_disk_keeps_the_previous_file_and_names_it(tmp_path, monkeypatch,
                               "the previous file is unchanged")
     assert (tmp_path / name).read_text() == "the previous file"
     assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+# -- 6. faults after the start: a damaged checkpoint, a full disk while saving -----------------------------
+@pytest.fixture(scope="module")
+def trained(tiny_path, tmp_path_factory):
+    """A finished two-step run with ``checkpoint-1`` and ``checkpoint-2`` (trained once for the module)."""
+    out = tmp_path_factory.mktemp("trained") / "run"
+    train.main([*SAVING, "--output_dir", str(out)])
+    return out
+
+
+def _zeroed(path: Path) -> None:
+    path.write_bytes(bytes(path.stat().st_size))  # the same size, other bytes: the marker's sizes still match
+
+
+def _flipped(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+DAMAGED = [
+    ("adapter_model.safetensors", _zeroed, "its safetensors header is not JSON"),
+    ("trainer_state.json", _zeroed, "not JSON"),
+    ("optimizer.pt", _zeroed, "not a readable torch archive"),
+    ("optimizer.pt", _flipped, "fails the CRC check"),
+    ("scheduler.pt", _zeroed, "not a readable torch archive"),
+    ("rng_state.pth", _zeroed, "not a readable torch archive"),
+    ("rng_state.pth", _flipped, "fails the CRC check"),
+]
+
+
+@pytest.mark.parametrize("resume", ["last", "path"])
+@pytest.mark.parametrize("name, damage, why", DAMAGED, ids=[f"{n}-{d.__name__[1:]}" for n, d, _ in DAMAGED])
+def test_a_damaged_checkpoint_is_named_before_training(trained, tmp_path, caplog, resume, name, damage, why):
+    out = tmp_path / "run"
+    shutil.copytree(trained, out)
+    checkpoint = out / "checkpoint-2"
+    damage(checkpoint / name)
+    assert checkpoints.last_complete(out) == checkpoint  # every size still matches its marker
+    before = snapshot(out)
+    value = "last" if resume == "last" else str(checkpoint)
+    line = refused(train.main, [*SAVING, "--max_steps", "3", "--output_dir", str(out), "--resume_from_checkpoint",
+                                value], caplog)
+    assert f"{checkpoint / name} is damaged (" in line and why in line
+    assert line.endswith(f"delete {checkpoint} and resume from the checkpoint before it, or start over with "
+                         "--overwrite_output_dir true")
+    assert "weights_only" not in line
+    assert snapshot(out) == before  # nothing trained, nothing written
+
+
+def test_the_checkpoints_a_run_saves_pass_the_damage_check(trained):
+    assert checkpoints.damaged_file(trained / "checkpoint-1") is None
+    assert checkpoints.damaged_file(trained / "checkpoint-2") is None
