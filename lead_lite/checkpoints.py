@@ -20,20 +20,25 @@ checkpoint to load, and :class:`lead_lite.trainer.MarkedCheckpoints` is the Trai
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
+import shutil
 import struct
 import zipfile
 from pathlib import Path
 
-from lead_lite.run_files import fsync_dir
+from lead_lite.run_files import RunFileError, fsync_dir
 
 logger = logging.getLogger(__name__)
 
 MARKER = "lead_checkpoint.json"
 _CHECKPOINT_DIR = re.compile(r"^checkpoint-(\d+)$")
+# how a write that the disk refused shows in the errors of writers that raise no OSError: torch.save
+# (a RuntimeError from its zip writer, inline_container.cc) and safetensors (SafetensorError)
+_WRITE_FAILED = ("inline_container.cc", "file write failed", "No space left", "StorageFull")
 
 
 def unmark(checkpoint_dir: str | os.PathLike) -> None:
@@ -69,6 +74,47 @@ def mark_complete(checkpoint_dir: str | os.PathLike, global_step: int) -> Path:
     os.replace(tmp, marker)
     fsync_dir(root)
     return marker
+
+
+class CheckpointWriteError(RunFileError):
+    """A checkpoint could not be written (a full disk, most often); the message says what was kept."""
+
+
+def save_failure(checkpoint_dir: str | os.PathLike, exc: BaseException) -> CheckpointWriteError | None:
+    """The one-line error for a checkpoint save that failed with ``exc``, or None when ``exc`` is not a
+    write failure (a bug: let it show its traceback).
+
+    The unfinished directory is removed (it has no marker, so nothing would resume from it; its
+    space is freed). The line names the file being written, the newest complete checkpoint, which
+    is kept, and what to do.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp()) / "checkpoint-4"; d.mkdir(); _ = (d / "optimizer.pt").write_bytes(b"PK")
+        >>> err = save_failure(d, RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 64 vs 0"))
+        >>> print(str(err).replace(str(d.parent), "RUN")); d.exists()
+        RUN/checkpoint-4/optimizer.pt: cannot write the checkpoint (a full disk, most likely: [enforce fail at inline_container.cc:664] . unexpected pos 64 vs 0); the unfinished checkpoint-4 was removed and no complete checkpoint is left: free space, then start the run again
+        False
+    """
+    root = Path(checkpoint_dir)
+    if isinstance(exc, OSError):
+        file = Path(exc.filename) if exc.filename else None
+        why = ("disk full (no space left on the device)" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+               else exc.strerror or str(exc))
+    elif any(sign in str(exc) for sign in _WRITE_FAILED):
+        written = [p for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
+        file = max(written, key=lambda p: p.stat().st_mtime_ns, default=None)  # the one being written
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        why = f"a full disk, most likely: {first}"
+    else:
+        return None
+    shutil.rmtree(root, ignore_errors=True)
+    kept = last_complete(root.parent)
+    then = (f"the newest complete checkpoint, {kept.name}, is kept: free space, then resume with "
+            "--resume_from_checkpoint last" if kept is not None
+            else "no complete checkpoint is left: free space, then start the run again")
+    return CheckpointWriteError(f"{file or root}: cannot write the checkpoint ({why}); the unfinished {root.name} "
+                                f"was removed and {then}")
 
 
 def incomplete_reason(checkpoint_dir: str | os.PathLike) -> str | None:

@@ -48,7 +48,7 @@ from lead_lite.report import write_report
 from lead_lite.tasks.math import source_of
 from lead_lite.tasks.registry import TASKS
 from lead_lite.training import build_trainer
-from lead_lite.user_errors import entry_point
+from lead_lite.user_errors import UserError, entry_point
 from lead_lite.verifier import MathVerifier
 
 logger = logging.getLogger("lead_lite.train")
@@ -214,7 +214,12 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
     chat = training.chat_template_kwargs
     before = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget, chat) if eval_rows else {}
     start = adapter_digest(trainer.model)  # the LoRA weights training starts from
-    trainer.train(resume_from_checkpoint=checkpoints.resume_path(training.resume_from_checkpoint, out))
+    try:
+        trainer.train(resume_from_checkpoint=checkpoints.resume_path(training.resume_from_checkpoint, out))
+    except checkpoints.CheckpointWriteError:  # a full disk while saving: report the steps trained so far
+        if training.should_save:
+            report_so_far(out)
+        raise
     trainer.save_model(str(out))
     after = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget, chat) if eval_rows else {}
     if model_args.save_merged_16bit and training.should_save:
@@ -236,6 +241,17 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
             before["mean_length"], after["mean_length"],
         )
     return summary
+
+
+def report_so_far(out: Path) -> None:
+    """Write the report of a run that stopped early, from its metrics so far; a failure to write it
+    (the disk that stopped the run is full) is a warning, the run's own error is the one reported."""
+    try:
+        write_report([out], out / REPORT_FILE)
+    except (OSError, UserError) as exc:
+        logger.warning("the report of the steps trained so far was not written: %s", exc)
+        return
+    logger.info("report of the steps trained so far: %s", (out / REPORT_FILE).resolve())
 
 
 def run_curriculum(stages: list[RunConfig]) -> list[dict]:

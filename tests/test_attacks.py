@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from lead_lite import checkpoints, data, eval as eval_cmd, report, run_files, sft, train
 from lead_lite.run_log import JsonlMetrics
@@ -344,3 +345,46 @@ def test_a_damaged_checkpoint_is_named_before_training(trained, tmp_path, caplog
 def test_the_checkpoints_a_run_saves_pass_the_damage_check(trained):
     assert checkpoints.damaged_file(trained / "checkpoint-1") is None
     assert checkpoints.damaged_file(trained / "checkpoint-2") is None
+
+
+def _torch_full_disk(_obj, f):  # what torch.save raises when the disk fills under its zip writer
+    Path(f).write_bytes(b"PK")  # it has begun the file
+    raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 1216 vs 1110")
+
+
+def _full_disk_at(_obj, f):  # what open() / write() raise
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(f))
+
+
+SAVE_FAILURES = [
+    # (id, what torch.save raises, fragment of the line, whether the report can still be written)
+    ("torch", _torch_full_disk, "optimizer.pt: cannot write the checkpoint (a full disk, most likely: "
+     "[enforce fail at inline_container.cc:664]", True),
+    ("enospc", _full_disk_at, "optimizer.pt: cannot write the checkpoint (disk full (no space left on "
+     "the device))", True),
+    ("enospc-no-report", _full_disk_at, "optimizer.pt: cannot write the checkpoint (disk full", False),
+]
+
+
+@pytest.mark.parametrize("name, fail, fragment, reported", SAVE_FAILURES, ids=[c[0] for c in SAVE_FAILURES])
+def test_a_full_disk_while_saving_a_checkpoint_keeps_the_one_before_and_the_report(tiny_path, tmp_path, caplog,
+                                                                                      monkeypatch, name, fail,
+                                                                                      fragment, reported):
+    save = torch.save
+
+    def optimizer_fails_at_step_2(obj, f, *args, **kwargs):
+        if str(f).endswith("checkpoint-2/optimizer.pt"):  # the largest file of the checkpoint
+            fail(obj, f)
+        return save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", optimizer_fails_at_step_2)
+    if not reported:  # the full disk refuses the report too: a warning, the checkpoint's line stays the error
+        monkeypatch.setattr(train, "write_report", lambda _runs, page: _full_disk_at(None, page))
+    out = tmp_path / "run"
+    line = refused(train.main, [*SAVING, "--output_dir", str(out)], caplog)
+    assert fragment in line and str(out / "checkpoint-2") in line
+    assert line.endswith("the unfinished checkpoint-2 was removed and the newest complete checkpoint, checkpoint-1, "
+                         "is kept: free space, then resume with --resume_from_checkpoint last")
+    assert not (out / "checkpoint-2").exists()
+    assert checkpoints.last_complete(out) == out / "checkpoint-1" and not checkpoints.damaged_file(out / "checkpoint-1")
+    assert (out / "report.html").is_file() == reported  # the report of the steps trained so far
