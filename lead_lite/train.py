@@ -333,11 +333,14 @@ def main(argv: list[str]) -> dict | list[dict]:
     A user error ends with one line and exit code 2 (:mod:`lead_lite.user_errors`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     configs = resolve(argv, extra_dataclasses=(export.ExportArguments,), allow_stages=True, description=__doc__)
-    for config in configs:  # the export flags are checked before anything loads
-        export.plan(config.extra[0], config.model, config.training, config.model.backend)
+    exports = [export.plan(config.extra[0], config.model, config.training, config.model.backend)
+               for config in configs]  # the export flags are checked before anything loads
     if configs[0].task == "countdown":
         raise ConfigError("task=countdown: trained by its recipe, python -m lead_lite.recipes.countdown")
     check_paths(configs)
+    for config, planned in zip(configs, exports):  # the network last: every local check has passed
+        if planned.push:
+            export.check_hub(planned, Path(config.training.output_dir).resolve().name)
     if configs[0].stage is not None:
         return run_curriculum(configs)
     return run(configs[0])

@@ -12,10 +12,14 @@ import os
 import shutil
 from pathlib import Path
 
+import httpx
+import huggingface_hub
 import pytest
 import torch
+from huggingface_hub.errors import (HfHubHTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled,
+                                   RepositoryNotFoundError)
 
-from lead_lite import checkpoints, data, eval as eval_cmd, report, run_files, sft, train
+from lead_lite import checkpoints, data, eval as eval_cmd, export, report, run_files, sft, train
 from lead_lite.run_log import JsonlMetrics
 from lead_lite.tasks.math import split_held_out
 
@@ -153,6 +157,57 @@ def test_settings_that_cannot_work_are_refused_before_the_model_loads(tmp_path, 
     line = refused(main, [a.format(d=tmp_path) for a in argv], caplog)
     assert fragment in line
     assert not (tmp_path / "out").exists()
+
+
+def _raises(exc):
+    def call(*_args, **_kwargs):
+        raise exc
+    return call
+
+
+def _account(role="write", name="me", orgs=()):
+    return lambda *_a, **_k: {"name": name, "orgs": [{"name": o} for o in orgs], "auth": {"accessToken": {"role": role}}}
+
+
+_HUB_API = "https://huggingface.co/api/whoami-v2"
+HUB_FAULTS = [
+    # (id, HfApi.model_info, HfApi.whoami, --hub_model_id, fragment of the line)
+    ("offline", _raises(httpx.ConnectError("[Errno -3] Temporary failure in name resolution")), _account(),
+     "me/run", "push_to_hub: cannot reach the Hub to check 'me/run' (ConnectError: [Errno -3] Temporary failure"),
+    ("timeout", _raises(httpx.ReadTimeout("timed out")), _account(), "me/run",
+     "cannot reach the Hub to check 'me/run' (ReadTimeout: timed out)"),
+    ("hf-hub-offline", _raises(OfflineModeIsEnabled("HF_HUB_OFFLINE is set")), _account(), "me/run",
+     "cannot reach the Hub to check 'me/run' (OfflineModeIsEnabled"),
+    ("no-token", None, _raises(LocalTokenNotFoundError("no token")), "me/run", "push_to_hub: no Hugging Face token"),
+    ("bad-token", None, _raises(HfHubHTTPError("Invalid user token.", response=httpx.Response(
+        401, request=httpx.Request("GET", _HUB_API)))), "me/run", "the Hub refused the token (HTTP 401"),
+    ("read-only-token", None, _account(role="read"), "me/run", "the token of 'me' is read-only"),
+    ("other-namespace", None, _account(orgs=("my-lab",)), "someone-else/run",
+     "the token of 'me' cannot write to 'someone-else' (it may write to 'me', 'my-lab')"),
+]
+
+
+@pytest.mark.parametrize("name, model_info, whoami, repo, fragment", HUB_FAULTS, ids=[c[0] for c in HUB_FAULTS])
+def test_a_push_that_cannot_happen_is_refused_before_the_model_loads(tmp_path, caplog, monkeypatch, name, model_info,
+                                                                     whoami, repo, fragment):
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info or (lambda *_a, **_k: None))
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", whoami)
+    line = refused(train.main, [*TINY, "--push_to_hub", "--hub_model_id", repo, "--output_dir", str(tmp_path / "out")],
+                   caplog)
+    assert fragment in line and line.endswith("or run without --push_to_hub and upload the adapter later")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_push_the_token_may_make_passes_the_check(monkeypatch):
+    seen = []
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda self, repo, timeout=None: seen.append(timeout))
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", _account(orgs=("my-lab",)))
+    assert export.check_hub(export.ExportPlan(push=True, repo_id="my-lab/run"), "out") == "my-lab/run"
+    assert export.check_hub(export.ExportPlan(push=True), "out") == "out"  # under the token's account
+    assert seen == [export.HUB_TIMEOUT_S] * 2
+    missing = RepositoryNotFoundError("404", response=httpx.Response(404, request=httpx.Request("GET", _HUB_API)))
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", _raises(missing))  # not there yet: the upload makes it
+    assert export.check_hub(export.ExportPlan(push=True, repo_id="me/new"), "out") == "me/new"
 
 
 @pytest.mark.parametrize("copies, n_eval", [(1, 4), (3, 4), (10, 4), (1000, 8)])
