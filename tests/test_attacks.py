@@ -20,6 +20,7 @@ from huggingface_hub.errors import (HfHubHTTPError, LocalTokenNotFoundError, Off
                                    RepositoryNotFoundError)
 
 from lead_lite import checkpoints, data, eval as eval_cmd, export, report, run_files, sft, train
+from lead_lite.recipes import countdown as recipe
 from lead_lite.run_log import JsonlMetrics
 from lead_lite.tasks.math import split_held_out
 
@@ -261,6 +262,30 @@ def test_bad_input_ends_in_one_line_and_exit_code_2(tmp_path, caplog, capsys, na
         return
     assert fragment in refused(main, argv(tmp_path), caplog)
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.jsonl").exists()
+
+
+def _earlier_stage(d: Path) -> list[str]:
+    (d / "grpo1").mkdir()
+    (d / "grpo1" / "metrics.jsonl").write_text('{"step": 1}\n')
+    return ["--model", "tiny", "--run_dir", str(d), "--stage", "grpo1"]
+
+
+RECIPE_ATTACKS = [
+    ("output-dir-to-every-stage", lambda d: ["--model", "tiny", "--run_dir", str(d), "--output_dir", str(d / "o")],
+     "--output_dir {d}/o: a flag reaches every stage, so grpo1, sft, grpo2 would all write to that one directory; "
+     "use --run_dir to move the whole run, or --stage to run one stage into it"),
+    ("stage-dir-holds-a-run", _earlier_stage,
+     "--output_dir {d}/grpo1 already holds files of another run (metrics.jsonl); resume it with"),
+]
+
+
+@pytest.mark.parametrize("name, argv, fragment", RECIPE_ATTACKS, ids=[c[0] for c in RECIPE_ATTACKS])
+def test_the_countdown_recipe_claims_its_stage_directories_before_anything_loads(tmp_path, caplog, name, argv,
+                                                                                  fragment):
+    args = argv(tmp_path)
+    before = snapshot(tmp_path)
+    assert fragment.format(d=tmp_path) in refused(recipe.main, args, caplog)
+    assert snapshot(tmp_path) == before and not (tmp_path / "o").exists()
 
 
 def test_help_helps_even_when_the_config_file_is_missing(tmp_path, capsys):
