@@ -132,12 +132,14 @@ def test_overwrite_leaves_no_checkpoint_to_resume_and_no_metrics_to_splice(tmp_p
     for name, text in RUN_FILES.items():
         (out / name).write_text(text)
     (out / "notes.txt").write_text("the user's own")
+    (out / "runs" / "Dec04_16-17-46_host").mkdir(parents=True)  # tensorboard's event files of the earlier run
+    (out / "runs" / "Dec04_16-17-46_host" / "events.out.tfevents.1.host").write_bytes(b"old curves")
     assert checkpoints.last_complete(out) == checkpoint
     with run_files.claim_run_dir(out, "train", overwrite=True):
         assert checkpoints.last_complete(out) is None
         assert sorted(p.name for p in out.iterdir()) == [run_files.LOCK, "lead_lite_run.json", "notes.txt"]
     assert "removed adapter_config.json, adapter_model.safetensors, checkpoint-6, lead_lite_run.json, " \
-           "metrics.jsonl, summary.json" in caplog.text
+           "metrics.jsonl, runs, summary.json" in caplog.text
     with pytest.raises(ValueError, match="no complete checkpoint"):
         checkpoints.resume_path("last", out)
 
