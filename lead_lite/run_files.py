@@ -493,12 +493,7 @@ def claim_run_dir(run_dir: str | os.PathLike, kind: str, resume: bool = False, o
     try:
         if kind == "eval":
             refuse_training_run(run_dir)
-        earlier = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK)
-        if earlier and not resume and not overwrite:
-            shown = ", ".join(earlier[:4]) + (", ..." if len(earlier) > 4 else "")
-            hint = ("choose another --output_dir" if kind == "eval" else "resume it with --resume_from_checkpoint "
-                    "last, choose another --output_dir, or pass --overwrite_output_dir true")
-            raise RunFileError(f"--output_dir {run_dir} already holds files of another run ({shown}); {hint}")
+        earlier = refuse_earlier_run(run_dir, kind, resume, overwrite)
         if earlier and overwrite and not resume:
             removed = clear_earlier_run(run_dir)
             logger.warning("--output_dir %s: overwriting an earlier run's files (%d entries; removed %s)", run_dir,
@@ -509,6 +504,21 @@ def claim_run_dir(run_dir: str | os.PathLike, kind: str, resume: bool = False, o
         raise
     atexit.register(lock.release)
     return lock
+
+
+def refuse_earlier_run(run_dir: str | os.PathLike, kind: str, resume: bool = False,
+                       overwrite: bool = False) -> list[str]:
+    """The names in ``run_dir`` (none when it does not exist); :class:`RunFileError` when it holds
+    files and the run neither resumes nor may overwrite. :func:`claim_run_dir` asks this; an entry
+    point that claims several directories in turn asks it of each before the first run starts."""
+    run_dir = Path(run_dir)
+    earlier = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK) if run_dir.is_dir() else []
+    if earlier and not resume and not overwrite:
+        shown = ", ".join(earlier[:4]) + (", ..." if len(earlier) > 4 else "")
+        hint = ("choose another --output_dir" if kind == "eval" else "resume it with --resume_from_checkpoint "
+                "last, choose another --output_dir, or pass --overwrite_output_dir true")
+        raise RunFileError(f"--output_dir {run_dir} already holds files of another run ({shown}); {hint}")
+    return earlier
 
 
 def clear_earlier_run(run_dir: str | os.PathLike) -> list[str]:

@@ -1,9 +1,12 @@
 """What a hostile user's input gets, one table per class: an output that is (or holds, or sits in) an
 input is refused before any work and the input is left byte for byte; ``--overwrite_output_dir``
 leaves nothing of the earlier run to resume or splice; a run that would train 0 steps and
-impossible generation settings are refused; a FIFO or device is never read; every refusal is one
-line and exit code 2; a file written by a command is whole or not there. Each case stops before
-training (tiny model, in-process)."""
+impossible generation settings are refused; a push to the Hub that cannot happen is refused before the
+model loads; a FIFO or device is never read; every refusal is one line and exit code 2; a file written by
+a command is whole or not there; the Countdown recipe claims its stage directories. Each of these stops
+before training (tiny model, in-process). Faults that come after the start, a checkpoint damaged at its
+own size and a full disk while one is saved, end in one line naming the file, with what was trained kept
+(one two-step training run per module, and one per full-disk case)."""
 
 import errno
 import json
@@ -169,7 +172,8 @@ def _raises(exc):
 
 
 def _account(role="write", name="me", orgs=()):
-    return lambda *_a, **_k: {"name": name, "orgs": [{"name": o} for o in orgs], "auth": {"accessToken": {"role": role}}}
+    account = {"name": name, "orgs": [{"name": o} for o in orgs], "auth": {"accessToken": {"role": role}}}
+    return lambda *_a, **_k: account
 
 
 _HUB_API = "https://huggingface.co/api/whoami-v2"

@@ -21,9 +21,9 @@ stages the recipe directory has, in order:
 A stage's ``input_dir`` names the previous stage's output; ``output_dir`` and ``input_dir`` are
 resolved against ``run_dir``, so ``--run_dir`` moves a whole run. Each stage can run alone once
 its input exists. A flag reaches every stage, so ``--output_dir`` on the command line would send
-all of them to one directory: it is refused unless one stage runs (``--stage``). Every stage's
-directory is claimed before anything loads, as ``lead_lite.train`` claims its own
-(:func:`lead_lite.run_files.claim_for_training`): one holding an earlier run is refused unless
+all of them to one directory: it is refused unless one stage runs (``--stage``). Each stage claims
+its directory as ``lead_lite.train`` claims its own (:func:`lead_lite.run_files.claim_for_training`),
+after its data are read; one holding an earlier run is refused before the first stage starts unless
 ``--overwrite_output_dir true``, which removes that run's files first.
 
 Rewards: three columns, ``accuracy`` (1/0), ``countdown_graded`` (the seed's 1.0 / 0.8-0.3 /
@@ -207,7 +207,7 @@ def collect_traces(model, tokenizer, task: countdown.CountdownTask, rows: list[d
 
 def run_stage(config: RunConfig) -> dict:
     """Run one stage; return (and append to ``RUN_DIR/stage_metrics.jsonl``) its record."""
-    model_args, lead, data, training, (cd,) = config.model, config.lead, config.data, config.training, config.extra
+    model_args, data, training, (cd,) = config.model, config.data, config.training, config.extra
 
     # 1. paths and seed; the input must exist before anything loads
     started = time.monotonic()
@@ -218,11 +218,24 @@ def run_stage(config: RunConfig) -> dict:
                           "first or point --input_dir at its output")
     task = task_of(cd)
     train_rows, eval_rows = task.rows(data, seed=training.seed)  # before the model: bad data fails fast
-    training.output_dir = str(out)  # claimed by main() before any stage ran
+    training.output_dir = str(out)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
     from transformers import set_seed  # after resolve(), as in lead_lite.train
 
     set_seed(training.seed)
+    lock = run_files.claim_for_training(out, "sft" if cd.stage == "sft" else "train", training,
+                                        model_args.overwrite_output_dir)  # as lead_lite.train claims its own
+    try:
+        return _train_stage(config, task, train_rows, eval_rows, run_dir, out, inp, started)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_stage(config: RunConfig, task: countdown.CountdownTask, train_rows: list[dict], eval_rows: list[dict],
+                 run_dir: Path, out: Path, inp: Path | None, started: float) -> dict:
+    """Steps 2 to 4 of :func:`run_stage`, in its claimed directory ``out``."""
+    model_args, lead, data, training, (cd,) = config.model, config.lead, config.data, config.training, config.extra
 
     # 2. model (base with a fresh LoRA config, or base + the previous stage's adapter)
     model, tokenizer, peft_config, _ = load_policy(model_args, training)
@@ -273,11 +286,15 @@ def run_stage(config: RunConfig) -> dict:
 
 
 def check_paths(configs: list[RunConfig]) -> None:
-    """Every stage's output directory is writable, and the first stage's input exists (a later
-    stage's input is written by the stage before it)."""
+    """Every stage's output directory is writable and holds no earlier run (unless told to overwrite:
+    each stage claims its directory as it starts, :func:`lead_lite.run_files.claim_for_training`), and
+    the first stage's input exists (a later stage's input is written by the stage before it)."""
     for config in configs:
         cd = config.extra[0]
-        check_output_dir(str(_under(Path(cd.run_dir), config.training.output_dir)))
+        out = _under(Path(cd.run_dir), config.training.output_dir)
+        check_output_dir(str(out))
+        run_files.refuse_earlier_run(out, "sft" if cd.stage == "sft" else "train",
+                                     overwrite=config.model.overwrite_output_dir)
     cd = configs[0].extra[0]
     inp = _under(Path(cd.run_dir), cd.input_dir)
     if inp is not None and not (inp / ADAPTER_FILE).exists():
@@ -294,20 +311,8 @@ def main(argv: list[str]) -> list[dict]:
     configs = stage_plan(argv)
     check_paths(configs)
 
-    # 2. every stage's directory claimed (locked, earlier runs refused or cleared), then the stages in
-    #    order; each reads the previous one's output from disk
-    locks = []
-    try:
-        for config in configs:
-            cd = config.extra[0]
-            locks.append(run_files.claim_for_training(_under(Path(cd.run_dir), config.training.output_dir),
-                                                      "sft" if cd.stage == "sft" else "train", config.training,
-                                                      config.model.overwrite_output_dir))
-        return [run_stage(config) for config in configs]
-    finally:
-        for lock in locks:
-            if lock is not None:
-                lock.release()
+    # 2. the stages, in order; each reads the previous one's output from disk
+    return [run_stage(config) for config in configs]
 
 
 if __name__ == "__main__":
