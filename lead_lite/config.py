@@ -585,20 +585,28 @@ def validate_verifier(verifier: VerifierArguments) -> None:
 
 
 def check_resume(value, output_dir: str) -> None:
-    """Refuse ``resume_from_checkpoint`` when there is nothing complete to resume: ``last`` / ``true``
-    with no complete checkpoint in ``output_dir``, or a path that is missing or partial (a kill
-    while saving leaves one; :mod:`lead_lite.checkpoints`)."""
+    """Refuse ``resume_from_checkpoint`` when there is nothing whole to resume: ``last`` / ``true``
+    with no complete checkpoint in ``output_dir``, a path that is missing or partial (a kill
+    while saving leaves one), or a checkpoint with a damaged file (:func:`lead_lite.checkpoints.damaged_file`:
+    the line names the file and the way on)."""
     if value is None or str(value).lower() in ("", "false", "none"):
         return
     if str(value).lower() in ("last", "true"):
-        if checkpoints.last_complete(output_dir) is None:
+        found = checkpoints.last_complete(output_dir)
+        if found is None:
             _bad("resume_from_checkpoint", value, f"no complete checkpoint in {output_dir}")
-        return
-    if not Path(value).is_dir():
-        _bad("resume_from_checkpoint", value, "no such checkpoint directory")
-    reason = checkpoints.incomplete_reason(value)
-    if reason is not None:
-        _bad("resume_from_checkpoint", value, f"is partial ({reason}); use last for the newest complete one")
+    else:
+        found = Path(value)
+        if not found.is_dir():
+            _bad("resume_from_checkpoint", value, "no such checkpoint directory")
+        reason = checkpoints.incomplete_reason(found)
+        if reason is not None:
+            _bad("resume_from_checkpoint", value, f"is partial ({reason}); use last for the newest complete one")
+    damaged = checkpoints.damaged_file(found)
+    if damaged is not None:
+        path, why = damaged
+        _bad("resume_from_checkpoint", value, f"{path} is damaged ({why}); delete {found} and resume from the "
+             "checkpoint before it, or start over with --overwrite_output_dir true")
 
 
 # -- reading the layers ------------------------------------------------------------------------------

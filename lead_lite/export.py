@@ -8,7 +8,9 @@
 ``--push_to_hub``, ``--hub_model_id``, ``--hub_token`` and ``--hub_private_repo`` are the Trainer's
 own flags, with one difference: lead_lite uploads once, after training (the Trainer would create
 the repository before the first step and push at every save). The repository is ``hub_model_id``,
-else the output directory's name under the token's account, as with the Trainer.
+else the output directory's name under the token's account, as with the Trainer. Before training,
+:func:`check_hub` reaches the Hub (a short timeout) and checks that the token may write there, so
+an offline machine or a read-only token stops the run before the model loads, not after training.
 
 GGUF is Unsloth's ``save_pretrained_gguf`` (llama.cpp quantizations such as ``q4_k_m``, ``q8_0``,
 ``f16``); it needs the Unsloth backend, and Unsloth builds or downloads llama.cpp the first time.
@@ -20,6 +22,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError, RepositoryNotFoundError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from lead_lite.user_errors import UserError
@@ -29,6 +34,7 @@ logger = logging.getLogger("lead_lite.export")
 HUB_UPLOADS = ("adapter", "merged")
 MERGED_DIR = "merged-16bit"  # where lead_lite.train saves the merged model (models.save_merged)
 GGUF_DIR = "gguf"
+HUB_TIMEOUT_S = 10.0  # reaching the Hub before training: an offline machine fails within this
 # the files of a saved adapter directory worth uploading (not checkpoints, metrics or the report)
 ADAPTER_FILES = ["adapter_config.json", "adapter_model.safetensors", "README.md", "tokenizer*", "vocab*",
                  "merges.txt", "special_tokens_map.json", "added_tokens.json", "chat_template*"]
@@ -96,6 +102,52 @@ def plan(export_args: ExportArguments, model_args, training, backend: str) -> Ex
                       repo_id=training.hub_model_id, token=training.hub_token, private=training.hub_private_repo)
 
 
+def check_hub(export: ExportPlan, default_name: str) -> str:
+    """Before training, for ``--push_to_hub``: reach the Hub and check that the token may write the
+    repository; returns the repository id (``hub_model_id``, else ``default_name`` under the token's account).
+
+    The repository is looked up first, with a timeout of :data:`HUB_TIMEOUT_S` seconds (one that does
+    not exist yet is fine: the upload creates it), then the token's account (``whoami``). Raises
+    :class:`ExportError` (one line) when the Hub cannot be reached (offline, ``HF_HUB_OFFLINE``), when
+    there is no token or the Hub refuses it, when the token is read-only, or when the repository's
+    namespace is neither the token's user nor one of its organisations.
+    """
+    api = HfApi(token=export.token)
+    repo_id = export.repo_id or default_name
+    fix = "or run without --push_to_hub and upload the adapter later"
+    try:
+        try:
+            api.model_info(repo_id, timeout=HUB_TIMEOUT_S)
+        except RepositoryNotFoundError:
+            pass  # created by the upload (or private to someone else: the namespace check below decides)
+        me = api.whoami()
+    except LocalTokenNotFoundError as exc:
+        raise ExportError(f"push_to_hub: no Hugging Face token (log in with `hf auth login`, set HF_TOKEN or pass "
+                          f"--hub_token), {fix}") from exc
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        what = "refused the token (HTTP 401: invalid or expired)" if status == 401 else f"answered HTTP {status}"
+        raise ExportError(f"push_to_hub: the Hub {what} while checking {repo_id!r}; fix the token (--hub_token, "
+                          f"HF_TOKEN, `hf auth login`), {fix}") from exc
+    except (httpx.HTTPError, OSError) as exc:  # no network, a timeout, HF_HUB_OFFLINE (OfflineModeIsEnabled)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ExportError(f"push_to_hub: cannot reach the Hub to check {repo_id!r} ({type(exc).__name__}: {first}); "
+                          f"connect this machine (and unset HF_HUB_OFFLINE), {fix}") from exc
+    user = me.get("name")
+    owners = [user, *(org.get("name") for org in me.get("orgs", []))]
+    namespace = repo_id.split("/")[0] if "/" in repo_id else user
+    role = me.get("auth", {}).get("accessToken", {}).get("role")
+    if role == "read":
+        raise ExportError(f"push_to_hub: the token of {user!r} is read-only; use a token with write access "
+                          f"(--hub_token, HF_TOKEN), {fix}")
+    if namespace not in owners:
+        raise ExportError(f"push_to_hub: the token of {user!r} cannot write to {namespace!r} (it may write to "
+                          f"{', '.join(repr(o) for o in owners)}); choose --hub_model_id in one of those, {fix}")
+    logger.info("push_to_hub: the Hub is reachable and %r may write %s", user,
+                repo_id if "/" in repo_id else f"{user}/{repo_id}")
+    return repo_id
+
+
 def save_gguf(model, tokenizer, out: Path, quantization: str) -> Path:
     """Write the model as GGUF to ``out`` with Unsloth's ``save_pretrained_gguf``; returns ``out``."""
     if not hasattr(model, "save_pretrained_gguf"):
@@ -110,8 +162,6 @@ def push(folder: Path, export: ExportPlan, allow_patterns: list[str] | None, def
 
     This is where the network is needed: ``huggingface_hub.HfApi`` ``create_repo`` then ``upload_folder``.
     """
-    from huggingface_hub import HfApi
-
     api = HfApi(token=export.token)
     repo_id = api.create_repo(export.repo_id or default_name, private=export.private, exist_ok=True).repo_id
     api.upload_folder(repo_id=repo_id, folder_path=str(folder), allow_patterns=allow_patterns,

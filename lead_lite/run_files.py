@@ -53,6 +53,9 @@ RUN_OUTPUTS = ("metrics.jsonl", "summary.json", "resolved_config.yaml", "held_ou
                "samples.jsonl", "budget_curve.csv", "budget_curve.png", "curriculum.json", "stage_metrics.jsonl",
                "adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "training_args.bin",
                RUN_MARKER, LOCK)
+# what a run's tracker leaves in its directory: tensorboard's event files (the Trainer's default
+# logging_dir, OUTPUT_DIR/runs/); an overwriting run removes it too, so no old curve joins the new ones
+TRACKER_DIRS = ("runs",)
 
 
 class RunFileError(OSError):
@@ -490,12 +493,7 @@ def claim_run_dir(run_dir: str | os.PathLike, kind: str, resume: bool = False, o
     try:
         if kind == "eval":
             refuse_training_run(run_dir)
-        earlier = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK)
-        if earlier and not resume and not overwrite:
-            shown = ", ".join(earlier[:4]) + (", ..." if len(earlier) > 4 else "")
-            hint = ("choose another --output_dir" if kind == "eval" else "resume it with --resume_from_checkpoint "
-                    "last, choose another --output_dir, or pass --overwrite_output_dir true")
-            raise RunFileError(f"--output_dir {run_dir} already holds files of another run ({shown}); {hint}")
+        earlier = refuse_earlier_run(run_dir, kind, resume, overwrite)
         if earlier and overwrite and not resume:
             removed = clear_earlier_run(run_dir)
             logger.warning("--output_dir %s: overwriting an earlier run's files (%d entries; removed %s)", run_dir,
@@ -508,9 +506,25 @@ def claim_run_dir(run_dir: str | os.PathLike, kind: str, resume: bool = False, o
     return lock
 
 
+def refuse_earlier_run(run_dir: str | os.PathLike, kind: str, resume: bool = False,
+                       overwrite: bool = False) -> list[str]:
+    """The names in ``run_dir`` (none when it does not exist); :class:`RunFileError` when it holds
+    files and the run neither resumes nor may overwrite. :func:`claim_run_dir` asks this; an entry
+    point that claims several directories in turn asks it of each before the first run starts."""
+    run_dir = Path(run_dir)
+    earlier = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK) if run_dir.is_dir() else []
+    if earlier and not resume and not overwrite:
+        shown = ", ".join(earlier[:4]) + (", ..." if len(earlier) > 4 else "")
+        hint = ("choose another --output_dir" if kind == "eval" else "resume it with --resume_from_checkpoint "
+                "last, choose another --output_dir, or pass --overwrite_output_dir true")
+        raise RunFileError(f"--output_dir {run_dir} already holds files of another run ({shown}); {hint}")
+    return earlier
+
+
 def clear_earlier_run(run_dir: str | os.PathLike) -> list[str]:
     """Remove an earlier run's record from ``run_dir`` (claimed, told to overwrite): its ``checkpoint-N``
-    directories and the files of :data:`RUN_OUTPUTS` but the lock; returns the names removed, sorted.
+    directories, its tensorboard event files (:data:`TRACKER_DIRS`) and the files of :data:`RUN_OUTPUTS`
+    but the lock; returns the names removed, sorted.
 
     A new run then cannot resume an old checkpoint or splice old steps into its metrics, and a
     run that fails early leaves no old summary or report that looks like its own. Anything else
@@ -519,14 +533,15 @@ def clear_earlier_run(run_dir: str | os.PathLike) -> list[str]:
     Example:
         >>> import tempfile
         >>> d = Path(tempfile.mkdtemp()); (d / "checkpoint-6").mkdir(); _ = (d / "metrics.jsonl").write_text("")
-        >>> _ = (d / "notes.txt").write_text("mine"); clear_earlier_run(d), sorted(p.name for p in d.iterdir())
-        (['checkpoint-6', 'metrics.jsonl'], ['notes.txt'])
+        >>> (d / "runs").mkdir(); _ = (d / "notes.txt").write_text("mine")
+        >>> clear_earlier_run(d), sorted(p.name for p in d.iterdir())
+        (['checkpoint-6', 'metrics.jsonl', 'runs'], ['notes.txt'])
     """
     run_dir = Path(run_dir)
     removed = []
     for entry in sorted(run_dir.iterdir()):
         checkpoint = entry.name.startswith("checkpoint-")
-        if entry.name == LOCK or not (checkpoint or entry.name in RUN_OUTPUTS):
+        if entry.name == LOCK or not (checkpoint or entry.name in RUN_OUTPUTS or entry.name in TRACKER_DIRS):
             continue
         try:
             if entry.is_dir() and not entry.is_symlink():

@@ -40,7 +40,7 @@ import sys
 from pathlib import Path
 
 from lead_lite import checkpoints, run_files
-from lead_lite.config import ConfigError, RunConfig, check_output_dir, resolve, save_resolved
+from lead_lite.config import ConfigError, RunConfig, check_output_dir, check_resume, resolve, save_resolved
 from lead_lite.models.loading import adapter_digest, load_policy
 from lead_lite.tasks.registry import TASKS
 from lead_lite.training import build_sft_trainer, sft_config
@@ -107,6 +107,7 @@ def check_sft(config: RunConfig) -> None:
     run_files.refuse_inputs_in_output(config.training.output_dir, {
         "--init_adapter": config.model.init_adapter, "--dataset": config.data.dataset,
         "--model": config.model.model_name_or_path}, inside_ok=("--model",))
+    check_resume(config.training.resume_from_checkpoint, config.training.output_dir)
 
 
 @entry_point

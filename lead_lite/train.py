@@ -48,7 +48,7 @@ from lead_lite.report import write_report
 from lead_lite.tasks.math import source_of
 from lead_lite.tasks.registry import TASKS
 from lead_lite.training import build_trainer
-from lead_lite.user_errors import entry_point
+from lead_lite.user_errors import UserError, entry_point
 from lead_lite.verifier import MathVerifier
 
 logger = logging.getLogger("lead_lite.train")
@@ -214,7 +214,12 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
     chat = training.chat_template_kwargs
     before = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget, chat) if eval_rows else {}
     start = adapter_digest(trainer.model)  # the LoRA weights training starts from
-    trainer.train(resume_from_checkpoint=checkpoints.resume_path(training.resume_from_checkpoint, out))
+    try:
+        trainer.train(resume_from_checkpoint=checkpoints.resume_path(training.resume_from_checkpoint, out))
+    except checkpoints.CheckpointWriteError:  # a full disk while saving: report the steps trained so far
+        if training.should_save:
+            report_so_far(out)
+        raise
     trainer.save_model(str(out))
     after = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget, chat) if eval_rows else {}
     if model_args.save_merged_16bit and training.should_save:
@@ -236,6 +241,17 @@ def _train(config: RunConfig, task, train_rows: list[dict], eval_rows: list[dict
             before["mean_length"], after["mean_length"],
         )
     return summary
+
+
+def report_so_far(out: Path) -> None:
+    """Write the report of a run that stopped early, from its metrics so far; a failure to write it
+    (the disk that stopped the run is full) is a warning, the run's own error is the one reported."""
+    try:
+        write_report([out], out / REPORT_FILE)
+    except (OSError, UserError) as exc:
+        logger.warning("the report of the steps trained so far was not written: %s", exc)
+        return
+    logger.info("report of the steps trained so far: %s", (out / REPORT_FILE).resolve())
 
 
 def run_curriculum(stages: list[RunConfig]) -> list[dict]:
@@ -317,11 +333,14 @@ def main(argv: list[str]) -> dict | list[dict]:
     A user error ends with one line and exit code 2 (:mod:`lead_lite.user_errors`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     configs = resolve(argv, extra_dataclasses=(export.ExportArguments,), allow_stages=True, description=__doc__)
-    for config in configs:  # the export flags are checked before anything loads
-        export.plan(config.extra[0], config.model, config.training, config.model.backend)
+    exports = [export.plan(config.extra[0], config.model, config.training, config.model.backend)
+               for config in configs]  # the export flags are checked before anything loads
     if configs[0].task == "countdown":
         raise ConfigError("task=countdown: trained by its recipe, python -m lead_lite.recipes.countdown")
     check_paths(configs)
+    for config, planned in zip(configs, exports):  # the network last: every local check has passed
+        if planned.push:
+            export.check_hub(planned, Path(config.training.output_dir).resolve().name)
     if configs[0].stage is not None:
         return run_curriculum(configs)
     return run(configs[0])

@@ -53,6 +53,9 @@ class MarkedCheckpoints:
     After the Trainer has written a checkpoint, it is marked complete (:func:`lead_lite.checkpoints.mark_complete`)
     once every process is done, and only then are older checkpoints rotated away, so a kill at
     any moment leaves at least one checkpoint that ``--resume_from_checkpoint last`` can load.
+    A save the disk refuses (a full disk) raises :class:`lead_lite.checkpoints.CheckpointWriteError`,
+    one line naming the file, after the unfinished directory is removed
+    (:func:`lead_lite.checkpoints.save_failure`); the checkpoints before it stay.
     """
 
     def _save_checkpoint(self, model, trial):
@@ -66,6 +69,11 @@ class MarkedCheckpoints:
         self.args.save_total_limit = None  # rotate only once the new checkpoint is marked complete
         try:
             super()._save_checkpoint(model, trial)
+        except Exception as exc:  # a write the disk refused: one line, the previous checkpoint kept
+            failure = checkpoints.save_failure(folder, exc) if self.args.should_save else None
+            if failure is None:
+                raise
+            raise failure from exc
         finally:
             self.args.save_total_limit = limit
         self.accelerator.wait_for_everyone()  # every process has written its files

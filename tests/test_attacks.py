@@ -1,19 +1,29 @@
 """What a hostile user's input gets, one table per class: an output that is (or holds, or sits in) an
 input is refused before any work and the input is left byte for byte; ``--overwrite_output_dir``
 leaves nothing of the earlier run to resume or splice; a run that would train 0 steps and
-impossible generation settings are refused; a FIFO or device is never read; every refusal is one
-line and exit code 2; a file written by a command is whole or not there. Each case stops before
-training (tiny model, in-process)."""
+impossible generation settings are refused; a push to the Hub that cannot happen is refused before the
+model loads; a FIFO or device is never read; every refusal is one line and exit code 2; a file written by
+a command is whole or not there; the Countdown recipe claims its stage directories. Each of these stops
+before training (tiny model, in-process). Faults that come after the start, a checkpoint damaged at its
+own size and a full disk while one is saved, end in one line naming the file, with what was trained kept
+(one two-step training run per module, and one per full-disk case)."""
 
 import errno
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
+import httpx
+import huggingface_hub
 import pytest
+import torch
+from huggingface_hub.errors import (HfHubHTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled,
+                                   RepositoryNotFoundError)
 
-from lead_lite import checkpoints, data, eval as eval_cmd, report, run_files, sft, train
+from lead_lite import checkpoints, data, eval as eval_cmd, export, report, run_files, sft, train
+from lead_lite.recipes import countdown as recipe
 from lead_lite.run_log import JsonlMetrics
 from lead_lite.tasks.math import split_held_out
 
@@ -28,6 +38,7 @@ PASS_RATES = '{"id": "a:0", "problem": "1+1?", "answer": "2", "pass_rate": 0.5, 
 ROWS = "".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n" for i in range(40))
 TINY = ["--model", "tiny", "--max_steps", "1", "--train_size", "16", "--eval_size", "0", "--report_to", "none",
         "--per_device_train_batch_size", "8", "--num_generations", "4", "--max_completion_length", "16"]
+SAVING = [*TINY, "--max_steps", "2", "--save_steps", "1"]  # two steps, a checkpoint after each
 
 
 @pytest.fixture
@@ -124,12 +135,14 @@ def test_overwrite_leaves_no_checkpoint_to_resume_and_no_metrics_to_splice(tmp_p
     for name, text in RUN_FILES.items():
         (out / name).write_text(text)
     (out / "notes.txt").write_text("the user's own")
+    (out / "runs" / "Dec04_16-17-46_host").mkdir(parents=True)  # tensorboard's event files of the earlier run
+    (out / "runs" / "Dec04_16-17-46_host" / "events.out.tfevents.1.host").write_bytes(b"old curves")
     assert checkpoints.last_complete(out) == checkpoint
     with run_files.claim_run_dir(out, "train", overwrite=True):
         assert checkpoints.last_complete(out) is None
         assert sorted(p.name for p in out.iterdir()) == [run_files.LOCK, "lead_lite_run.json", "notes.txt"]
     assert "removed adapter_config.json, adapter_model.safetensors, checkpoint-6, lead_lite_run.json, " \
-           "metrics.jsonl, summary.json" in caplog.text
+           "metrics.jsonl, runs, summary.json" in caplog.text
     with pytest.raises(ValueError, match="no complete checkpoint"):
         checkpoints.resume_path("last", out)
 
@@ -150,6 +163,58 @@ def test_settings_that_cannot_work_are_refused_before_the_model_loads(tmp_path, 
     line = refused(main, [a.format(d=tmp_path) for a in argv], caplog)
     assert fragment in line
     assert not (tmp_path / "out").exists()
+
+
+def _raises(exc):
+    def call(*_args, **_kwargs):
+        raise exc
+    return call
+
+
+def _account(role="write", name="me", orgs=()):
+    account = {"name": name, "orgs": [{"name": o} for o in orgs], "auth": {"accessToken": {"role": role}}}
+    return lambda *_a, **_k: account
+
+
+_HUB_API = "https://huggingface.co/api/whoami-v2"
+HUB_FAULTS = [
+    # (id, HfApi.model_info, HfApi.whoami, --hub_model_id, fragment of the line)
+    ("offline", _raises(httpx.ConnectError("[Errno -3] Temporary failure in name resolution")), _account(),
+     "me/run", "push_to_hub: cannot reach the Hub to check 'me/run' (ConnectError: [Errno -3] Temporary failure"),
+    ("timeout", _raises(httpx.ReadTimeout("timed out")), _account(), "me/run",
+     "cannot reach the Hub to check 'me/run' (ReadTimeout: timed out)"),
+    ("hf-hub-offline", _raises(OfflineModeIsEnabled("HF_HUB_OFFLINE is set")), _account(), "me/run",
+     "cannot reach the Hub to check 'me/run' (OfflineModeIsEnabled"),
+    ("no-token", None, _raises(LocalTokenNotFoundError("no token")), "me/run", "push_to_hub: no Hugging Face token"),
+    ("bad-token", None, _raises(HfHubHTTPError("Invalid user token.", response=httpx.Response(
+        401, request=httpx.Request("GET", _HUB_API)))), "me/run", "the Hub refused the token (HTTP 401"),
+    ("read-only-token", None, _account(role="read"), "me/run", "the token of 'me' is read-only"),
+    ("other-namespace", None, _account(orgs=("my-lab",)), "someone-else/run",
+     "the token of 'me' cannot write to 'someone-else' (it may write to 'me', 'my-lab')"),
+]
+
+
+@pytest.mark.parametrize("name, model_info, whoami, repo, fragment", HUB_FAULTS, ids=[c[0] for c in HUB_FAULTS])
+def test_a_push_that_cannot_happen_is_refused_before_the_model_loads(tmp_path, caplog, monkeypatch, name, model_info,
+                                                                     whoami, repo, fragment):
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info or (lambda *_a, **_k: None))
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", whoami)
+    line = refused(train.main, [*TINY, "--push_to_hub", "--hub_model_id", repo, "--output_dir", str(tmp_path / "out")],
+                   caplog)
+    assert fragment in line and line.endswith("or run without --push_to_hub and upload the adapter later")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_push_the_token_may_make_passes_the_check(monkeypatch):
+    seen = []
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda self, repo, timeout=None: seen.append(timeout))
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", _account(orgs=("my-lab",)))
+    assert export.check_hub(export.ExportPlan(push=True, repo_id="my-lab/run"), "out") == "my-lab/run"
+    assert export.check_hub(export.ExportPlan(push=True), "out") == "out"  # under the token's account
+    assert seen == [export.HUB_TIMEOUT_S] * 2
+    missing = RepositoryNotFoundError("404", response=httpx.Response(404, request=httpx.Request("GET", _HUB_API)))
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", _raises(missing))  # not there yet: the upload makes it
+    assert export.check_hub(export.ExportPlan(push=True, repo_id="me/new"), "out") == "me/new"
 
 
 @pytest.mark.parametrize("copies, n_eval", [(1, 4), (3, 4), (10, 4), (1000, 8)])
@@ -203,6 +268,30 @@ def test_bad_input_ends_in_one_line_and_exit_code_2(tmp_path, caplog, capsys, na
         return
     assert fragment in refused(main, argv(tmp_path), caplog)
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.jsonl").exists()
+
+
+def _earlier_stage(d: Path) -> list[str]:
+    (d / "grpo1").mkdir()
+    (d / "grpo1" / "metrics.jsonl").write_text('{"step": 1}\n')
+    return ["--model", "tiny", "--run_dir", str(d), "--stage", "grpo1"]
+
+
+RECIPE_ATTACKS = [
+    ("output-dir-to-every-stage", lambda d: ["--model", "tiny", "--run_dir", str(d), "--output_dir", str(d / "o")],
+     "--output_dir {d}/o: a flag reaches every stage, so grpo1, sft, grpo2 would all write to that one directory; "
+     "use --run_dir to move the whole run, or --stage to run one stage into it"),
+    ("stage-dir-holds-a-run", _earlier_stage,
+     "--output_dir {d}/grpo1 already holds files of another run (metrics.jsonl); resume it with"),
+]
+
+
+@pytest.mark.parametrize("name, argv, fragment", RECIPE_ATTACKS, ids=[c[0] for c in RECIPE_ATTACKS])
+def test_the_countdown_recipe_claims_its_stage_directories_before_anything_loads(tmp_path, caplog, name, argv,
+                                                                                  fragment):
+    args = argv(tmp_path)
+    before = snapshot(tmp_path)
+    assert fragment.format(d=tmp_path) in refused(recipe.main, args, caplog)
+    assert snapshot(tmp_path) == before and not (tmp_path / "o").exists()
 
 
 def test_help_helps_even_when_the_config_file_is_missing(tmp_path, capsys):
@@ -288,3 +377,100 @@ def test_a_full_disk_keeps_the_previous_file_and_names_it(tmp_path, monkeypatch,
                               "the previous file is unchanged")
     assert (tmp_path / name).read_text() == "the previous file"
     assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+# -- 6. faults after the start: a damaged checkpoint, a full disk while saving -----------------------------
+@pytest.fixture(scope="module")
+def trained(tiny_path, tmp_path_factory):
+    """A finished two-step run with ``checkpoint-1`` and ``checkpoint-2`` (trained once for the module)."""
+    out = tmp_path_factory.mktemp("trained") / "run"
+    train.main([*SAVING, "--output_dir", str(out)])
+    return out
+
+
+def _zeroed(path: Path) -> None:
+    path.write_bytes(bytes(path.stat().st_size))  # the same size, other bytes: the marker's sizes still match
+
+
+def _flipped(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+DAMAGED = [
+    ("adapter_model.safetensors", _zeroed, "its safetensors header is not JSON"),
+    ("trainer_state.json", _zeroed, "not JSON"),
+    ("optimizer.pt", _zeroed, "not a readable torch archive"),
+    ("optimizer.pt", _flipped, "fails the CRC check"),
+    ("scheduler.pt", _zeroed, "not a readable torch archive"),
+    ("rng_state.pth", _zeroed, "not a readable torch archive"),
+    ("rng_state.pth", _flipped, "fails the CRC check"),
+]
+
+
+@pytest.mark.parametrize("resume", ["last", "path"])
+@pytest.mark.parametrize("name, damage, why", DAMAGED, ids=[f"{n}-{d.__name__[1:]}" for n, d, _ in DAMAGED])
+def test_a_damaged_checkpoint_is_named_before_training(trained, tmp_path, caplog, resume, name, damage, why):
+    out = tmp_path / "run"
+    shutil.copytree(trained, out)
+    checkpoint = out / "checkpoint-2"
+    damage(checkpoint / name)
+    assert checkpoints.last_complete(out) == checkpoint  # every size still matches its marker
+    before = snapshot(out)
+    value = "last" if resume == "last" else str(checkpoint)
+    line = refused(train.main, [*SAVING, "--max_steps", "3", "--output_dir", str(out), "--resume_from_checkpoint",
+                                value], caplog)
+    assert f"{checkpoint / name} is damaged (" in line and why in line
+    assert line.endswith(f"delete {checkpoint} and resume from the checkpoint before it, or start over with "
+                         "--overwrite_output_dir true")
+    assert "weights_only" not in line
+    assert snapshot(out) == before  # nothing trained, nothing written
+
+
+def test_the_checkpoints_a_run_saves_pass_the_damage_check(trained):
+    assert checkpoints.damaged_file(trained / "checkpoint-1") is None
+    assert checkpoints.damaged_file(trained / "checkpoint-2") is None
+
+
+def _torch_full_disk(_obj, f):  # what torch.save raises when the disk fills under its zip writer
+    Path(f).write_bytes(b"PK")  # it has begun the file
+    raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 1216 vs 1110")
+
+
+def _full_disk_at(_obj, f):  # what open() / write() raise
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(f))
+
+
+SAVE_FAILURES = [
+    # (id, what torch.save raises, fragment of the line, whether the report can still be written)
+    ("torch", _torch_full_disk, "optimizer.pt: cannot write the checkpoint (a full disk, most likely: "
+     "[enforce fail at inline_container.cc:664]", True),
+    ("enospc", _full_disk_at, "optimizer.pt: cannot write the checkpoint (disk full (no space left on "
+     "the device))", True),
+    ("enospc-no-report", _full_disk_at, "optimizer.pt: cannot write the checkpoint (disk full", False),
+]
+
+
+@pytest.mark.parametrize("name, fail, fragment, reported", SAVE_FAILURES, ids=[c[0] for c in SAVE_FAILURES])
+def test_a_full_disk_while_saving_a_checkpoint_keeps_the_one_before_and_the_report(tiny_path, tmp_path, caplog,
+                                                                                      monkeypatch, name, fail,
+                                                                                      fragment, reported):
+    save = torch.save
+
+    def optimizer_fails_at_step_2(obj, f, *args, **kwargs):
+        if str(f).endswith("checkpoint-2/optimizer.pt"):  # the largest file of the checkpoint
+            fail(obj, f)
+        return save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", optimizer_fails_at_step_2)
+    if not reported:  # the full disk refuses the report too: a warning, the checkpoint's line stays the error
+        monkeypatch.setattr(train, "write_report", lambda _runs, page: _full_disk_at(None, page))
+    out = tmp_path / "run"
+    line = refused(train.main, [*SAVING, "--output_dir", str(out)], caplog)
+    assert fragment in line and str(out / "checkpoint-2") in line
+    assert line.endswith("the unfinished checkpoint-2 was removed and the newest complete checkpoint, checkpoint-1, "
+                         "is kept: free space, then resume with --resume_from_checkpoint last")
+    assert not (out / "checkpoint-2").exists()
+    assert checkpoints.last_complete(out) == out / "checkpoint-1" and not checkpoints.damaged_file(out / "checkpoint-1")
+    assert (out / "report.html").is_file() == reported  # the report of the steps trained so far

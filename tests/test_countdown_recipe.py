@@ -49,8 +49,11 @@ def test_three_stages_chain_through_their_outputs(tmp_path):
     trl_log = [json.loads(line) for line in (tmp_path / "grpo2" / "metrics.jsonl").read_text().splitlines()]
     assert any("rewards/countdown_graded/mean" in r and "rewards/format/mean" in r for r in trl_log)
 
-    # a stage alone, from the previous stage's output on disk
-    (again,) = recipe.main([*FEW, "--run_dir", str(tmp_path), "--stage", "grpo2"])
+    # a stage alone, from the previous stage's output on disk, into its directory again (told to overwrite:
+    # a stage's directory is claimed as lead_lite.train claims its own)
+    with pytest.raises(SystemExit):
+        recipe.main([*FEW, "--run_dir", str(tmp_path), "--stage", "grpo2"])
+    (again,) = recipe.main([*FEW, "--run_dir", str(tmp_path), "--stage", "grpo2", "--overwrite_output_dir", "true"])
     assert again["input_adapter_digest"] == sft["output_adapter_digest"]
     assert [r["stage"] for r in read_records(tmp_path)] == ["grpo1", "sft", "grpo2", "grpo2"]
 

@@ -27,8 +27,17 @@ def hub(monkeypatch):
     def upload_folder(self, repo_id, folder_path, allow_patterns=None, commit_message=None, **kw):
         calls.append(("upload_folder", repo_id, folder_path, allow_patterns))
 
+    def model_info(self, repo_id, timeout=None, **kw):  # the check before training (lead_lite.export.check_hub)
+        calls.append(("model_info", repo_id, timeout))
+
+    def whoami(self, *args, **kw):
+        calls.append(("whoami",))
+        return {"name": "me", "orgs": [], "auth": {"accessToken": {"role": "write"}}}
+
     monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", create_repo)
     monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder", upload_folder)
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", whoami)
     return calls
 
 
@@ -97,7 +106,7 @@ def test_tiny_run_pushes_its_adapter_once_after_training(tiny_path, tmp_path, hu
     main(["--model", "tiny", "--output_dir", str(tmp_path), "--max_steps", "1", "--eval_size", "0",
           "--save_strategy", "no", "--report_to", "none", "--per_device_train_batch_size", "8",
           "--num_generations", "4", "--push_to_hub", "--hub_model_id", "me/tiny-lead"])
-    # one repository creation (the Trainer did not make its own before training) and one upload
-    assert [c[0] for c in hub] == ["create_repo", "upload_folder"]
-    assert hub[1][1:3] == ("me/tiny-lead", str(tmp_path))
+    # the check before training, then one repository creation (the Trainer did not make its own) and one upload
+    assert [c[0] for c in hub] == ["model_info", "whoami", "create_repo", "upload_folder"]
+    assert hub[3][1:3] == ("me/tiny-lead", str(tmp_path))
     assert (tmp_path / "adapter_model.safetensors").is_file() and (tmp_path / "report.html").is_file()

@@ -20,7 +20,11 @@ stages the recipe directory has, in order:
 
 A stage's ``input_dir`` names the previous stage's output; ``output_dir`` and ``input_dir`` are
 resolved against ``run_dir``, so ``--run_dir`` moves a whole run. Each stage can run alone once
-its input exists.
+its input exists. A flag reaches every stage, so ``--output_dir`` on the command line would send
+all of them to one directory: it is refused unless one stage runs (``--stage``). Each stage claims
+its directory as ``lead_lite.train`` claims its own (:func:`lead_lite.run_files.claim_for_training`),
+after its data are read; one holding an earlier run is refused before the first stage starts unless
+``--overwrite_output_dir true``, which removes that run's files first.
 
 Rewards: three columns, ``accuracy`` (1/0), ``countdown_graded`` (the seed's 1.0 / 0.8-0.3 /
 0.1 / 0.0, see :mod:`lead_lite.tasks.countdown`) and ``format`` (has an answer tag), combined by
@@ -52,6 +56,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lead_lite import run_files
 from lead_lite.config import CONFIG_DIR, ConfigError, LeadArguments, ModelArguments, RunConfig, check_output_dir, \
     method_name, resolve, save_resolved, split_flags
 from lead_lite.models.loading import adapter_digest, attach_adapter, load_policy
@@ -157,8 +162,14 @@ def stage_plan(argv: list[str]) -> list[RunConfig]:
         raise ConfigError(f"--stage {stage}: must be one of {', '.join(STAGES)}, all")
     if stage != "all" and stage not in present:
         raise ConfigError(f"--stage {stage}: {directory / (stage + '.yaml')} does not exist")
+    names = present if stage == "all" else [stage]
+    output_dir = split_flags(rest, "--output_dir")[0]["output_dir"]
+    if output_dir is not None and len(names) > 1:
+        raise ConfigError(f"--output_dir {output_dir}: a flag reaches every stage, so {', '.join(names)} would all "
+                          "write to that one directory; use --run_dir to move the whole run, or --stage to run one "
+                          "stage into it")
     configs = []
-    for name in present if stage == "all" else [stage]:
+    for name in names:
         (config,) = resolve(rest, extra_dataclasses=(CountdownArguments,), config_file=str(directory / f"{name}.yaml"),
                              description=__doc__)
         cd = config.extra[0]
@@ -196,7 +207,7 @@ def collect_traces(model, tokenizer, task: countdown.CountdownTask, rows: list[d
 
 def run_stage(config: RunConfig) -> dict:
     """Run one stage; return (and append to ``RUN_DIR/stage_metrics.jsonl``) its record."""
-    model_args, lead, data, training, (cd,) = config.model, config.lead, config.data, config.training, config.extra
+    model_args, data, training, (cd,) = config.model, config.data, config.training, config.extra
 
     # 1. paths and seed; the input must exist before anything loads
     started = time.monotonic()
@@ -209,10 +220,22 @@ def run_stage(config: RunConfig) -> dict:
     train_rows, eval_rows = task.rows(data, seed=training.seed)  # before the model: bad data fails fast
     training.output_dir = str(out)
     training.report_to = [] if training.report_to in (None, "none", ["none"]) else training.report_to
-    out.mkdir(parents=True, exist_ok=True)
     from transformers import set_seed  # after resolve(), as in lead_lite.train
 
     set_seed(training.seed)
+    lock = run_files.claim_for_training(out, "sft" if cd.stage == "sft" else "train", training,
+                                        model_args.overwrite_output_dir)  # as lead_lite.train claims its own
+    try:
+        return _train_stage(config, task, train_rows, eval_rows, run_dir, out, inp, started)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_stage(config: RunConfig, task: countdown.CountdownTask, train_rows: list[dict], eval_rows: list[dict],
+                 run_dir: Path, out: Path, inp: Path | None, started: float) -> dict:
+    """Steps 2 to 4 of :func:`run_stage`, in its claimed directory ``out``."""
+    model_args, lead, data, training, (cd,) = config.model, config.lead, config.data, config.training, config.extra
 
     # 2. model (base with a fresh LoRA config, or base + the previous stage's adapter)
     model, tokenizer, peft_config, _ = load_policy(model_args, training)
@@ -228,7 +251,7 @@ def run_stage(config: RunConfig) -> dict:
     if cd.stage == "sft":
         traces = collect_traces(model, tokenizer, task, train_rows[: cd.sample_prompts], cd,
                                 training.max_completion_length)
-        with (out / "traces.jsonl").open("w") as f:
+        with run_files.atomic_writer(out / "traces.jsonl") as f:
             f.writelines(json.dumps(t) + "\n" for t in traces)
         sampled = min(cd.sample_prompts, len(train_rows))
         logger.info("sft: %d correct distinct traces from %d prompts x %d samples", len(traces), sampled,
@@ -253,8 +276,8 @@ def run_stage(config: RunConfig) -> dict:
     after = evaluate_greedy(trainer.model, tokenizer, task, eval_rows, budget) if eval_rows else None
     record.update(step=trainer.state.global_step, output_adapter_digest=adapter_digest(out), after=after,
                   eval_max_new_tokens=budget, seconds=round(time.monotonic() - started, 1))
-    with (run_dir / "stage_metrics.jsonl").open("a") as f:
-        f.write(json.dumps(record) + "\n")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_files.append_line(run_dir / "stage_metrics.jsonl", record)  # whole lines, as metrics.jsonl
     if after:
         logger.info("stage %s done in %.0f s: held-out accuracy %.1f%%, format %.1f%%, mean length %.1f tokens",
                     cd.stage, record["seconds"], 100 * after["accuracy"], 100 * after["format_rate"],
@@ -263,11 +286,15 @@ def run_stage(config: RunConfig) -> dict:
 
 
 def check_paths(configs: list[RunConfig]) -> None:
-    """Every stage's output directory is writable, and the first stage's input exists (a later
-    stage's input is written by the stage before it)."""
+    """Every stage's output directory is writable and holds no earlier run (unless told to overwrite:
+    each stage claims its directory as it starts, :func:`lead_lite.run_files.claim_for_training`), and
+    the first stage's input exists (a later stage's input is written by the stage before it)."""
     for config in configs:
         cd = config.extra[0]
-        check_output_dir(str(_under(Path(cd.run_dir), config.training.output_dir)))
+        out = _under(Path(cd.run_dir), config.training.output_dir)
+        check_output_dir(str(out))
+        run_files.refuse_earlier_run(out, "sft" if cd.stage == "sft" else "train",
+                                     overwrite=config.model.overwrite_output_dir)
     cd = configs[0].extra[0]
     inp = _under(Path(cd.run_dir), cd.input_dir)
     if inp is not None and not (inp / ADAPTER_FILE).exists():
