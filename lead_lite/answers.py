@@ -612,6 +612,8 @@ def _shape(s: str) -> tuple[str, list[str]] | None:
     """("tuple", items) for ``(a, b)``, ("set", items) for ``\\{a, b\\}``, ("list", items) for
     ``a, b``, ("scalar", [s]); None for intervals and anything bracketed otherwise."""
     s = s.strip()
+    if not s:
+        raise _Undecided
     if s.startswith("\\{") and s.endswith("\\}"):
         return "set", _split_top(s[2:-2])
     if s[:1] in "([" and s[-1:] in ")]":
