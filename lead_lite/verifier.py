@@ -290,7 +290,7 @@ class MathVerifier:
         self._standby: _Worker | None = None
         self._spawner: threading.Thread | None = None  # starts a new standby off the clock
         self._dying: list[_Worker] = []  # killed, not yet reaped
-        self.stats = {"checks": 0, "cache_hits": 0, "timeouts": 0, "worker_calls": 0, "screened": 0}
+        self.stats = {"checks": 0, "cache_hits": 0, "timeouts": 0, "worker_calls": 0, "screened": 0, "restarts": 0}
         self.start()
 
     def __getstate__(self):
@@ -355,6 +355,7 @@ class MathVerifier:
         """Kill ``worker``; the standby takes its place and a new standby starts in a thread
         (starting a process takes 10-30 ms that no check should wait for)."""
         worker.kill()
+        self.stats["restarts"] += 1
         self._dying.append(worker)
         self._pool.remove(worker)
         if self._standby is None:  # the previous standby is still being started
