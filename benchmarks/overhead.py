@@ -21,14 +21,19 @@
    counted) and a warm one (the same checks again), each repeated min(--repeats, 3) times on new
    verifiers (the spread is reported). Sets: typical answers (integers, decimals, fractions,
    radicals, multiples of pi, expressions; right, wrong or unboxed) with 8 completions per gold
-   and with every gold distinct; sympy-bound answers (intervals, equations, trigonometry, sets of
-   expressions) that only the workers judge; adversarial ones (towers, factorial chains, nesting,
-   200k characters of unclosed boxes, answers that keep sympy busy past any timeout). Measured
-   one ``check`` per completion and in ``check_batch`` calls of --batch_checks completions.
-   The worst single check on the adversarial set is measured at timeouts 0.1 s and --timeout_s.
+   and with every gold distinct; the fuzzer's mix (``tests/answer_forms.py``: 21 kinds of
+   answer, right and wrong, every pair distinct); real model completions, when
+   ``benchmarks/data/smollm2_completions.jsonl`` exists (rows with "gold" and "completion", as
+   ``lead_lite.eval`` writes samples.jsonl; skipped with a note otherwise); sympy-bound answers
+   (intervals, equations, trigonometry, sets of expressions) that only the workers judge;
+   adversarial ones (towers, factorial chains, nesting, 200k characters of unclosed boxes,
+   answers that keep sympy busy past any timeout). Measured one ``check`` per completion and in
+   ``check_batch`` calls of --batch_checks completions, with the share of checks sent to the
+   math-verify workers. The worst single check on the adversarial set is measured at timeouts
+   0.1 s and --timeout_s.
 
 Targets (reported, not asserted): step-time ratio <= 1.05; with a cold cache, one check per
-call, >= 1,500 checks/s with every gold distinct and >= 3,000/s at 8 completions per gold;
+call, >= 1,500 checks/s with every gold distinct and >= 10,000/s at 8 completions per gold;
 every check <= timeout x 1.05 + 50 ms.
 
 Writes ``--out``/overhead.md (a "## Findings" section already in the file is kept).
@@ -38,6 +43,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
+import json
 import os
 import platform
 import random
@@ -52,7 +59,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TARGET_RATIO = 1.05
 TARGET_DISTINCT = 1500  # checks/s, cold cache, every gold distinct
-TARGET_GROUPED = 3000  # checks/s, cold cache, 8 completions per gold
+TARGET_GROUPED = 10_000  # checks/s, cold cache, 8 completions per gold
+COMPLETIONS = Path(__file__).resolve().parent / "data" / "smollm2_completions.jsonl"  # real model completions
+FORMS = Path(__file__).resolve().parent.parent / "tests" / "answer_forms.py"  # the fuzzer's forms
 FINDINGS = "## Findings"
 
 
@@ -208,6 +217,23 @@ def typical_answers(n: int, group: int = 8, seed: int = 0) -> list[tuple[str, st
     return pairs[:n]
 
 
+def fuzz_answers(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` (completion, gold) pairs of the differential fuzzer's mix (tests/answer_forms.py),
+    each answer boxed."""
+    spec = importlib.util.spec_from_file_location("answer_forms", FORMS)
+    forms = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(forms)
+    return [(f"so \\boxed{{{answer}}}", gold) for gold, answer in forms.fuzz_pairs(n, seed=seed)]
+
+
+def completion_answers(path: Path = COMPLETIONS) -> list[tuple[str, str]] | None:
+    """(completion, gold) of every row of a samples.jsonl-style file; None when it is absent."""
+    if not path.exists():
+        return None
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(str(r["completion"]), str(r["gold"])) for r in rows]
+
+
 SLOW_ANSWERS = [r"(x+1)^{999}", r"(x+y+z)^{60}", r"\binom{99999}{49999}"]  # pass the screen; sympy needs seconds
 
 
@@ -316,25 +342,38 @@ def report(step: dict | None, verifier: dict, command: str) -> str:
         f"cold throughput of {verifier['repeats']} run(s), each on a new verifier; the spread of cold checks/s "
         "over the runs is in brackets.", "",
         "One `check` call per completion:", "",
-        "| answers | checks | cache | checks/s | median (ms) | worst (ms) |", "|---|---|---|---|---|---|",
+        "| answers | checks | cache | checks/s | median (ms) | worst (ms) | sent to math-verify |",
+        "|---|---|---|---|---|---|---|",
     ]
     sets = (("typical, 8 per gold (a GRPO batch)", verifier["typical"]), ("typical, all golds distinct",
-            verifier["distinct"]), ("adversarial", verifier["adversarial"]),
+            verifier["distinct"]), ("fuzzer's mix, all pairs distinct", verifier["fuzz"]),
+            ("real completions (SmolLM2)", verifier["completions"]), ("adversarial", verifier["adversarial"]),
             ("sympy-bound, all golds distinct", verifier["sympy"]))
     spread = lambda r: "" if len(r.get("cold_all", [])) < 2 else (  # noqa: E731
         " [" + ", ".join(f"{x:.0f}" for x in r["cold_all"]) + "]")
+    share = lambda r: f"{100 * r['worker_calls'] / r['n']:.0f}%"  # noqa: E731 - cold pass; warm hits the cache
     for name, res in sets:
+        if res is None:
+            continue
         for phase in ("cold", "warm"):
             r = res[phase]
             rate = f"{r['checks_per_s']:.0f}{spread(res) if phase == 'cold' else ''}"
-            lines.append(f"| {name} | {res['n']} | {phase} | {rate} | {r['median_ms']:.2f} | {r['worst_ms']:.1f} |")
+            lines.append(f"| {name} | {res['n']} | {phase} | {rate} | {r['median_ms']:.2f} | {r['worst_ms']:.1f} | "
+                         f"{share(res) if phase == 'cold' else '-'} |")
+    if verifier["completions"] is None:
+        lines += ["", f"Real completions: skipped, `{COMPLETIONS.relative_to(COMPLETIONS.parents[2])}` is absent "
+                  "(rows with \"gold\" and \"completion\", as `lead_lite.eval` writes samples.jsonl)."]
     lines += ["", f"`check_batch` calls of {verifier['batch']} completions (what the reward functions do; the "
               "workers judge a call's undecided answers in parallel; latencies per call):", "",
               "| answers | checks | cache | checks/s | median call (ms) | worst call (ms) |",
               "|---|---|---|---|---|---|"]
     for name, res in (("typical, 8 per gold, batched", verifier["typical_batch"]),
                       ("typical, all golds distinct, batched", verifier["distinct_batch"]),
+                      ("fuzzer's mix, batched", verifier["fuzz_batch"]),
+                      ("real completions (SmolLM2), batched", verifier["completions_batch"]),
                       ("sympy-bound, all golds distinct, batched", verifier["sympy_batch"])):
+        if res is None:
+            continue
         for phase in ("cold", "warm"):
             r = res[phase]
             rate = f"{r['checks_per_s']:.0f}{spread(res) if phase == 'cold' else ''}"
@@ -365,10 +404,14 @@ def verifier_benchmarks(checks: int, timeout_s: float, repeats: int, batch: int)
     """Every verifier measurement of the report (section 2 of the module docstring)."""
     typical, distinct = typical_answers(checks), typical_answers(checks, group=1)
     sympy = sympy_answers(max(checks // 10, 8))
+    fuzz, completions = fuzz_answers(max(checks // 4, 16)), completion_answers()
     load = [os.getloadavg()[0]]
     out = {
         "repeats": repeats, "batch": batch,
         "typical": repeated(repeats, typical, timeout_s), "distinct": repeated(repeats, distinct, timeout_s),
+        "fuzz": repeated(repeats, fuzz, timeout_s), "fuzz_batch": repeated(repeats, fuzz, timeout_s, batch=batch),
+        "completions": completions and repeated(repeats, completions, timeout_s),
+        "completions_batch": completions and repeated(repeats, completions, timeout_s, batch=batch),
         "adversarial": repeated(1, adversarial_answers(), timeout_s),
         "sympy": repeated(repeats, sympy, timeout_s),
         "typical_batch": repeated(repeats, typical, timeout_s, batch=batch),

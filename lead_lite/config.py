@@ -41,6 +41,7 @@ from lead_lite.tasks.arithmetic import KINDS, SPLIT_SIZES
 from lead_lite.tasks.registry import TASKS
 from lead_lite.run_files import write_atomic
 from lead_lite.user_errors import UserError
+from lead_lite.verifier import MIN_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
 
@@ -412,7 +413,8 @@ RANGES: dict[str, Range] = {
     "lora_dropout": Range(0, 1, open_hi=True, why="a probability"),
     "train_size": _count(1, MAX_SIZE), "eval_size": _count(0, MAX_SIZE), "eval_max_new_tokens": _count(1, MAX_TOKENS),
     "max_prompt_length": _count(1, MAX_TOKENS * PROMPT_CHARS_PER_TOKEN),
-    "verifier_timeout_s": _positive(3600.0),
+    "verifier_timeout_s": Range(MIN_TIMEOUT_S, 3600.0, why="below it sympy and the worker's reply have no time "
+                                "to judge an answer on a loaded machine"),
     # optimisation and generation (TRL's GRPOConfig)
     "learning_rate": _positive(1.0), "num_train_epochs": _positive(), "warmup_steps": Range(0),
     "weight_decay": Range(0), "max_grad_norm": Range(0), "beta": Range(0), "epsilon": _positive(),

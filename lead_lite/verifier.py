@@ -9,29 +9,33 @@ killed when a check runs past ``timeout_s``.
 Verdict policy (each rule is tested in ``tests/test_verifier.py``):
 
 1. ``NO_ANSWER``: the completion has no closed ``\\boxed{}``, or an empty one (a format failure).
-2. ``UNJUDGEABLE``: only when the gold answer does not parse (empty, malformed, or not parsed
-   within the time limit), or on an internal error (an exception in the checker, a worker that
-   died before the gold parsed, no worker ready within the time limit). Such a sample gets no
-   reward and advantage 0.
+2. ``UNJUDGEABLE``: only when the gold answer does not parse (empty or malformed), or on an
+   internal error (an exception in the checker, a worker that died before the gold parsed).
+   Such a sample gets no reward and advantage 0.
 3. ``WRONG``, when the gold parses and the answer is pathological: longer than 512 characters,
    brackets nested deeper than 12, a power tower (``2^{2^{100}}``), a numeric exponent of more
    than six digits, more than two factorial signs or a factorial of a five-digit number. The
-   screen runs before sympy sees the answer; a gold answer that itself trips it is not screened
-   against. ``WRONG`` also when math-verify cannot judge the answer within ``timeout_s``, cannot
-   parse it, or crashes on it (a worker may use 4 GiB), so no answer form earns more than a
-   plain wrong answer unless it is correct.
-4. ``CORRECT`` when the answer is identical to the gold after normalisation (spaces, sizing and
-   spacing commands, ``\\dfrac``) and the gold parses; else by the exact rules of
-   :func:`lead_lite.answers.compare` (numbers with decimal-comma and thousands rules, fractions,
-   percent, ordered tuples vs unordered lists and sets, expressions by value); else by
-   math-verify (``verify(gold, answer)``).
+   screen runs before sympy; when the gold itself trips it, math-verify judges the answer under
+   the time limit. ``WRONG`` also when math-verify cannot parse the answer or crashes on it (a
+   worker may use 4 GiB), and whenever a check is not done within ``timeout_s`` (a slow answer,
+   a gold slow to parse, no worker ready), so no answer form earns more than a plain wrong
+   answer unless it is correct.
+4. ``CORRECT`` when the answer is the gold itself, character for character, and the gold
+   parses; else by the exact rules of :func:`lead_lite.answers.decide`, which decide only where
+   they agree with math-verify (numbers, fractions, tuples, lists, sets, expressions; one rule
+   for decimals: a decimal gold is met to 6 places, any other gold to 12, see
+   :func:`lead_lite.answers.gold_places`); else by math-verify (``verify(gold, answer)`` with
+   ``float_rounding`` from the same rule).
 5. Several boxes in a row (``\\boxed{1}, \\boxed{2}``) are one answer ``1, 2``; a gold answer is
    read the same way, so boxes separated by words are never merged.
 
-Time: every check takes at most ``timeout_s`` plus the time to kill a stuck worker (a few ms).
-The constructor starts the first worker and waits until it answers, so no check pays for
-importing sympy; a second worker (batches run in parallel) and a standby start in the
-background, and the standby takes over at once after a kill.
+Time: every check ends within ``timeout_s`` x 1.05 + 50 ms. The exact rules are bounded (512
+characters, 1,024-bit numbers); a worker's own alarm stops math-verify shortly before
+``timeout_s`` (the worker survives), and a worker that still does not reply is killed. The
+constructor starts the first worker and waits until it answers, so no check pays for importing
+sympy; a second worker (batches run in parallel) and a standby start in the background, and
+the standby takes over at once after a kill. ``timeout_s`` below :data:`MIN_TIMEOUT_S` is
+refused.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import logging
 import os
 import resource
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -56,9 +61,11 @@ from lead_lite.answers import (  # noqa: F401 - re-exported: public names of thi
     Outcome,
     _plain_number,
     compare,
+    decide,
     extract_boxed,
     for_math_verify,
     gold_is_plain,
+    gold_places,
     gold_text,
     screen,
 )
@@ -67,6 +74,8 @@ logger = logging.getLogger(__name__)
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_TIMEOUT_S = 120.0  # the most a new worker may take to import sympy and math-verify
 WORKER_MEMORY_BYTES = 4 << 30  # address space of a worker: an answer that needs more is wrong
+MIN_TIMEOUT_S = 0.1  # a shorter limit leaves sympy no time on a loaded machine (config refuses it too)
+_WORKER_MARGIN_S = 0.02  # a worker stops itself this much before the limit, so its reply arrives in time
 
 
 class Verdict(enum.Enum):
@@ -95,57 +104,91 @@ def _parse_gold(gold: str) -> tuple:
     return tuple(parse(f"${gold}$", **strict) or parse(gold, **strict))
 
 
-def _mv_verdict(answer: str, gold_parsed: list) -> tuple[str, str]:
-    """Runs in the worker: math-verify on a parsed gold, its own timeouts off (the parent kills)."""
+def _mv_verdict(answer: str, gold_parsed: list, float_rounding: int) -> tuple[str, str]:
+    """Runs in the worker: math-verify on a parsed gold, its own timeouts off (the worker's alarm
+    and the parent's kill bound it); decimals compared at ``float_rounding`` places."""
     from math_verify import parse, verify
 
     answer_parsed = parse(f"\\boxed{{{answer}}}", parsing_timeout=None, fallback_mode="no_fallback")
     if not answer_parsed:
         return Verdict.WRONG.value, "answer does not parse"
-    ok = verify(gold_parsed, answer_parsed, timeout_seconds=None)
+    ok = verify(gold_parsed, answer_parsed, float_rounding=float_rounding, timeout_seconds=None)
     return (Verdict.CORRECT if ok else Verdict.WRONG).value, "math-verify"
 
 
-def _mv_check(answer: str, gold: str) -> tuple[str, str]:
-    """math-verify's verdict on an extracted answer, in this process (tests compare with it)."""
+def _mv_check(answer: str, gold: str, float_rounding: int = 6) -> tuple[str, str]:
+    """math-verify's verdict on an extracted answer, in this process. The default, 6 places, is
+    math-verify's own (the fuzzer's reference); the workers use :func:`gold_places`."""
     gold_parsed = list(_parse_gold(gold))
     if not gold_parsed:
         return Verdict.UNJUDGEABLE.value, f"gold answer {gold[:80]!r} does not parse"
-    return _mv_verdict(answer, gold_parsed)
+    return _mv_verdict(answer, gold_parsed, float_rounding)
 
 
 _WARM_UP = [("1/2", "0.5"), ("\\frac{\\sqrt{2}}{2}", "\\sqrt{2}/2"), ("x+1", "1+x"), ("[0,1)", "[0,1)"),
             ("x=2", "2"), ("\\{1,2\\}", "1,2"), ("\\sin(\\pi/6)", "\\frac{1}{2}")]
 
 
+class _OutOfTime(BaseException):
+    """Raised in the worker by its alarm; a BaseException, so no ``except Exception`` in sympy or
+    math-verify swallows it."""
+
+
 def _serve() -> None:  # pragma: no cover - runs in the worker process
-    """Worker loop. Request: one JSON line ``[answer, gold, mode]``. Replies: ``["gold", ok]``
-    once the gold is parsed, then (mode "check", gold ok) ``["verdict", verdict, reason]``."""
+    """Worker loop. Request: one JSON line ``[answer, gold, mode, seconds]``. Replies:
+    ``["gold", ok]`` once the gold is parsed (ok None: out of time), then (mode "check", gold ok)
+    ``["verdict", verdict, reason]``. An alarm stops the work ``_WORKER_MARGIN_S`` before the
+    parent's limit, so a slow answer costs a reply, not a new process; the parent still kills a
+    worker that does not reply (a signal cannot stop a long C call)."""
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))  # a bomb raises MemoryError
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies goes to the protocol stream
     for answer, gold in _WARM_UP:  # import sympy and its lazily loaded parts before "ready"
         _mv_check(answer, gold)
+    armed = [False]
+
+    def alarm(signum, frame):
+        if armed[0]:
+            armed[0] = False
+            raise _OutOfTime
+
+    signal.signal(signal.SIGALRM, alarm)
 
     def send(*reply):
         out.write(json.dumps(reply) + "\n")
         out.flush()
 
+    def timed(fn, *args):
+        """fn(*args), or None when the alarm rang first."""
+        try:
+            armed[0] = True
+            result = fn(*args)
+            armed[0] = False
+            return result
+        except _OutOfTime:
+            return None
+        finally:
+            armed[0] = False
+
     send("ready")
     for line in sys.stdin:
-        answer, gold, mode = json.loads(line)
+        answer, gold, mode, seconds = json.loads(line)
+        signal.setitimer(signal.ITIMER_REAL, max(seconds - _WORKER_MARGIN_S, seconds * 0.8))
         try:
-            gold_parsed = list(_parse_gold(gold))
+            gold_parsed = timed(lambda: list(_parse_gold(gold)))
         except Exception:  # noqa: BLE001 - a gold that breaks the parser does not parse
             gold_parsed = []
-        send("gold", bool(gold_parsed))
-        if not gold_parsed or mode != "check":
-            continue
-        try:
-            send("verdict", *_mv_verdict(answer, gold_parsed))
-        except Exception as exc:  # noqa: BLE001 - any sympy failure on the answer is a wrong answer
-            send("verdict", Verdict.WRONG.value, f"math-verify error: {type(exc).__name__}")
+        send("gold", None if gold_parsed is None else bool(gold_parsed))
+        if gold_parsed and mode == "check":
+            try:
+                verdict = timed(_mv_verdict, answer, gold_parsed, gold_places(gold))
+                if verdict is None:
+                    verdict = (Verdict.WRONG.value, f"not judged within {seconds}s")
+            except Exception as exc:  # noqa: BLE001 - any sympy failure on the answer is a wrong answer
+                verdict = (Verdict.WRONG.value, f"math-verify error: {type(exc).__name__}")
+            send("verdict", *verdict)
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 class _Worker:
@@ -171,7 +214,7 @@ class _Worker:
         return self.proc.poll() is None
 
     def send(self, job: _Job, timeout_s: float) -> None:
-        request = [for_math_verify(job.answer), for_math_verify(job.gold), job.mode]
+        request = [for_math_verify(job.answer), for_math_verify(job.gold), job.mode, timeout_s]
         self.proc.stdin.write((json.dumps(request) + "\n").encode())
         self.proc.stdin.flush()
         self.job, self.deadline = job, time.monotonic() + timeout_s
@@ -218,8 +261,8 @@ class MathVerifier:
     """Bounded, cached judge of ``\\boxed{}`` answers against gold answers (policy: module doc).
 
     Args:
-        timeout_s: the most one check may take (a worker past it is killed; the answer is wrong
-            when the gold parses). At least 0.1 s is advisable on a loaded machine.
+        timeout_s: the most one check may take (an answer not judged by then is wrong); at least
+            :data:`MIN_TIMEOUT_S`.
         cache_size: judged (answer, gold) pairs kept (LRU); 0 disables the cache.
         workers: math-verify processes that judge a batch in parallel (plus one standby).
 
@@ -233,8 +276,8 @@ class MathVerifier:
     """
 
     def __init__(self, timeout_s: float = 2.0, cache_size: int = 65536, workers: int = 2):
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+        if not timeout_s >= MIN_TIMEOUT_S:
+            raise ValueError(f"timeout_s must be >= {MIN_TIMEOUT_S} s, got {timeout_s}")
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.timeout_s = timeout_s
@@ -247,7 +290,7 @@ class MathVerifier:
         self._standby: _Worker | None = None
         self._spawner: threading.Thread | None = None  # starts a new standby off the clock
         self._dying: list[_Worker] = []  # killed, not yet reaped
-        self.stats = {"checks": 0, "cache_hits": 0, "timeouts": 0, "worker_calls": 0, "screened": 0}
+        self.stats = {"checks": 0, "cache_hits": 0, "timeouts": 0, "worker_calls": 0, "screened": 0, "restarts": 0}
         self.start()
 
     def __getstate__(self):
@@ -312,6 +355,7 @@ class MathVerifier:
         """Kill ``worker``; the standby takes its place and a new standby starts in a thread
         (starting a process takes 10-30 ms that no check should wait for)."""
         worker.kill()
+        self.stats["restarts"] += 1
         self._dying.append(worker)
         self._pool.remove(worker)
         if self._standby is None:  # the previous standby is still being started
@@ -368,17 +412,18 @@ class MathVerifier:
                 self.stats["worker_calls"] += 1
                 try:
                     w.send(job, self.timeout_s)
-                except (BrokenPipeError, OSError):
-                    results[job.index] = (Verdict.UNJUDGEABLE, "internal error: the math-verify worker exited")
+                except (BrokenPipeError, OSError):  # it exited between jobs: the next worker takes the job
+                    queue.appendleft(job)
                     self._replace(w)
             busy = [w for w in self._pool if w.job is not None]
             if queue and not busy and not idle:  # every worker is starting
                 no_worker_since = no_worker_since or time.monotonic()
                 if time.monotonic() - no_worker_since > self.timeout_s:
-                    logger.warning("no math-verify worker ready within %.1fs; %d answers unjudgeable",
+                    logger.warning("no math-verify worker ready within %.1fs; %d answers judged wrong",
                                    self.timeout_s, len(queue))
                     for job in queue:
-                        results[job.index] = (Verdict.UNJUDGEABLE, "internal error: no checking worker ready in time")
+                        results[job.index] = (Verdict.WRONG, f"not judged within {self.timeout_s}s: "
+                                                             "no checking worker ready")
                     queue.clear()
                     continue
             else:
@@ -398,6 +443,11 @@ class MathVerifier:
                     self._replace(w)
                 elif reply[0] == "gold":
                     job.gold_ok = reply[1]
+                    if reply[1] is None:  # the worker's alarm rang while it parsed the gold
+                        self.stats["timeouts"] += 1
+                        results[job.index] = (Verdict.WRONG, f"not judged within {self.timeout_s}s")
+                        w.job = None
+                        continue
                     self._remember_gold(job.gold, reply[1])
                     if not reply[1]:
                         results[job.index] = (Verdict.UNJUDGEABLE, f"gold answer {job.gold[:80]!r} does not parse")
@@ -406,6 +456,8 @@ class MathVerifier:
                         results[job.index] = (Verdict.CORRECT, "gold parses")  # the caller decides
                         w.job = None
                 else:
+                    if reply[2].startswith("not judged within"):
+                        self.stats["timeouts"] += 1
                     results[job.index] = (Verdict(reply[1]), reply[2])
                     w.job = None
             now = time.monotonic()
@@ -413,10 +465,7 @@ class MathVerifier:
                 job, w.job = w.job, None
                 self.stats["timeouts"] += 1
                 self._replace(w)
-                if job.gold_ok:
-                    results[job.index] = (Verdict.WRONG, f"not judged within {self.timeout_s}s")
-                else:
-                    results[job.index] = (Verdict.UNJUDGEABLE, f"gold answer not parsed within {self.timeout_s}s")
+                results[job.index] = (Verdict.WRONG, f"not judged within {self.timeout_s}s")  # gold parsed or not
                 logger.warning("answer check timed out after %.2fs: %r", self.timeout_s, job.answer[:80])
         self._dying = [w for w in self._dying if not w.reaped()]
         return results
@@ -435,31 +484,36 @@ class MathVerifier:
         return known
 
     def _decide(self, answer: str | None, gold: str) -> Judgement | _Job:
-        """A verdict reached in this process, or the job the worker must do."""
+        """A verdict reached in this process, or the job the worker must do (bounded in time)."""
         if not answer:
             return Judgement(Verdict.NO_ANSWER, None, "no \\boxed{} answer")
         if not gold:
             return Judgement(Verdict.UNJUDGEABLE, answer, "empty gold answer")
         why = screen(answer)
-        if why is not None and screen(gold) is None:
+        if why is not None:
             self.stats["screened"] += 1
+            if screen(gold) is not None:  # a pathological gold: only math-verify, under the limit, judges
+                return self._unless_gold_fails(gold, answer) or _Job(0, answer, gold, "check")
             ok = self._gold_parses(gold)
             if ok is None:
                 return _Job(0, answer[:80], gold, "gold")
             return Judgement(Verdict.WRONG, answer[:80], f"pathological answer: {why}") if ok else \
                 Judgement(Verdict.UNJUDGEABLE, answer[:80], f"gold answer {gold[:80]!r} does not parse")
-        outcome = compare(answer, gold)
-        if outcome is Outcome.SAME:
+        if answer == gold:  # the gold itself: correct once the gold parses, whatever math-verify makes of it
             ok = self._gold_parses(gold)
             if ok is None:
                 return _Job(0, answer, gold, "same")
             return Judgement(Verdict.CORRECT if ok else Verdict.UNJUDGEABLE, answer,
                              "identical to the gold answer" if ok else f"gold answer {gold[:80]!r} does not parse")
-        if outcome is not None:
-            return Judgement(Verdict.CORRECT if outcome is Outcome.CORRECT else Verdict.WRONG, answer, "exact")
+        decided = decide(answer, gold)
+        if decided is not None:
+            return Judgement(Verdict.CORRECT if decided else Verdict.WRONG, answer, "exact rules")
+        return self._unless_gold_fails(gold, answer) or _Job(0, answer, gold, "check")
+
+    def _unless_gold_fails(self, gold: str, answer: str) -> Judgement | None:
         if self._gold_ok.get(gold) is False:
-            return Judgement(Verdict.UNJUDGEABLE, answer, f"gold answer {gold[:80]!r} does not parse")
-        return _Job(0, answer, gold, "check")
+            return Judgement(Verdict.UNJUDGEABLE, answer[:80], f"gold answer {gold[:80]!r} does not parse")
+        return None
 
     def judge_batch(self, answers: list[str | None], golds: list[str]) -> list[Judgement]:
         """Judge extracted answers (None: no answer) against gold answers, one Judgement each.

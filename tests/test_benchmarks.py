@@ -65,9 +65,22 @@ def test_overhead_smoke(tiny_path, tmp_path, keep_torch_threads):
     md = (tmp_path / "overhead.md").read_text()
     assert "| full step (generate + score + loss + backward) |" in md
     assert "| scoring path (generation replayed) |" in md
-    for name in ("typical, 8 per gold (a GRPO batch)", "typical, all golds distinct", "adversarial"):
+    for name in ("typical, 8 per gold (a GRPO batch)", "typical, all golds distinct", "fuzzer's mix, all pairs distinct",
+                 "adversarial"):
         assert md.count(f"| {name} |") == 2, name  # a cold and a warm row
     assert "CPU" in md and "python benchmarks/overhead.py --repeats 1" in md
+    assert "sent to math-verify" in md
+
+
+def test_overhead_reads_real_completions_when_present(tmp_path):
+    overhead = _load("overhead")
+    path = tmp_path / "samples.jsonl"
+    assert overhead.completion_answers(path) is None  # absent: the set is skipped with a note
+    path.write_text('{"gold": "7", "completion": "so \\\\boxed{7}", "verdict": "correct"}\n'
+                    '{"gold": 12, "completion": "no box"}\n')
+    assert overhead.completion_answers(path) == [("so \\boxed{7}", "7"), ("no box", "12")]
+    pairs = overhead.fuzz_answers(42)
+    assert len(pairs) == 42 and all("\\boxed{" in c for c, _ in pairs)
 
 
 def test_smollm2_benchmark_smoke(smollm2_copy, tmp_path):

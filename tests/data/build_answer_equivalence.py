@@ -34,6 +34,12 @@ DEPARTS = {  # (gold prefix, completion suffix) -> why lead_lite's verdict diffe
     ("y_{1}=-2 x^{2}", "- 2} \\) "): "words between two boxes: only the last box is the answer",
     ("\\boxed{1} papers and", "\\boxed{1,2}$"): "a gold's boxes separated by words are never merged: the gold is 2",
     ("1 - \\frac{1}{\\mathrm{e}}", "\\boxed{1 + \\frac{1}{\\mathrm{e}}}"): "1 + 1/e is not 1 - 1/e (a wrong label)",
+    ("1000", "\\boxed{1 000}"): "math-verify's label is for a number in prose; a boxed 1 000 is two numbers to it, "
+                               "and to lead_lite",
+    ("1000.99", "\\boxed{1000,99}"): "math-verify's label is for a number in prose; in a box a comma that is not a "
+                                    "thousands separator separates items, for math-verify and lead_lite alike",
+    ("1,22", "\\boxed{1.22}"): "math-verify's label is for a number in prose; a gold 1,22 is the list 1, 22 to "
+                              "math-verify's boxed reading and to lead_lite",
 }
 
 HAND = [  # (gold, completion, expected, format)
