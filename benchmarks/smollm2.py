@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,14 +50,18 @@ SETTINGS = {
 METRICS = ("accuracy", "format_rate", "mean_length_correct")
 
 
-def run_one(setting: str, seed: int, steps: int, runs_dir: Path, extra: list[str]) -> dict:
-    """Train one setting with one seed through the command line; returns its summary and curve."""
+def run_one(setting: str, seed: int, steps: int, runs_dir: Path, extra: list[str], threads: int | None = None) -> dict:
+    """Train one setting with one seed through the command line; returns its summary and curve.
+
+    ``threads``: torch's CPU threads for the run (``OMP_NUM_THREADS``); None leaves torch's default.
+    """
     run_dir = runs_dir / f"{setting}-seed{seed}"
     cmd = [sys.executable, "-m", "lead_lite.train", "--model", "smollm2-135m", *SETTINGS[setting],
            "--seed", str(seed), "--max_steps", str(steps), "--output_dir", str(run_dir),
            "--overwrite_output_dir", "true", "--report_to", "none", "--save_strategy", "no", *extra]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    env = dict(os.environ, PYTHONPATH=str(REPO), **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{setting} seed {seed} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -144,7 +149,8 @@ def plot(runs: list[dict], settings: list[str], path: Path) -> None:
     plt.close(fig)
 
 
-def write_outputs(out: Path, runs: list[dict], settings: list[str], command: str, total_s: float) -> str:
+def write_outputs(out: Path, runs: list[dict], settings: list[str], command: str, total_s: float,
+                  workers: int = 1) -> str:
     out.mkdir(parents=True, exist_ok=True)
     with (out / "smollm2.csv").open("w", newline="") as f:
         w = csv.writer(f)
@@ -160,7 +166,9 @@ def write_outputs(out: Path, runs: list[dict], settings: list[str], command: str
         "# GRPO vs GRPO-LEAD on SmolLM2-135M-Instruct (CPU)", "",
         f"Command: `{command}`", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; "
-        f"{len(runs)} runs in {total_s / 60:.1f} min, one after another.", "",
+        f"{len(runs)} runs in {total_s / 60:.1f} min, "
+        + ("one after another." if workers == 1 else f"{workers} at a time, one torch thread each.")
+        + " Wall times are the whole command (model load, before / after evaluation, training).", "",
         "Greedy evaluation on the preset's 84 held-out additions (64 tokens), before and after training; "
         "mean ± sample std over seeds.", "",
         table(runs, settings), "", "Per run:", "", per_run(runs), "",
@@ -176,18 +184,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--runs_dir", type=Path, default=REPO / "runs" / "bench-smollm2", help="the runs' output dirs")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="runs at a time; with more than one, each run gets one CPU thread (torch's threads "
+                             "spin-wait and slow down several-fold when two runs share the cores)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more flags for every run")
     args = parser.parse_args(argv)
     command = "python benchmarks/smollm2.py " + " ".join(argv if argv is not None else sys.argv[1:])
     runs, start = [], time.perf_counter()
-    for seed in args.seeds:  # seed-major: an interrupted run still has every setting for the seeds it finished
-        for setting in args.settings:
-            run = run_one(setting, seed, args.steps, args.runs_dir, args.extra)
+    # seed-major: an interrupted benchmark still has every setting for the seeds it finished
+    jobs = [(setting, seed) for seed in args.seeds for setting in args.settings]
+    threads = 1 if args.workers > 1 else None
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        futures = [pool.submit(run_one, setting, seed, args.steps, args.runs_dir, args.extra, threads)
+                   for setting, seed in jobs]
+        for future in futures:
+            run = future.result()
             runs.append(run)
-            print(f"{setting} seed {seed}: accuracy {100 * run['before']['accuracy']:.1f}% -> "
+            print(f"{run['setting']} seed {run['seed']}: accuracy {100 * run['before']['accuracy']:.1f}% -> "
                   f"{100 * run['after']['accuracy']:.1f}%, {run['wall_s']:.0f} s", flush=True)
-            write_outputs(args.out, runs, args.settings, command.strip(), time.perf_counter() - start)
-    print(write_outputs(args.out, runs, args.settings, command.strip(), time.perf_counter() - start))
+            write_outputs(args.out, runs, args.settings, command.strip(), time.perf_counter() - start, args.workers)
+    print(write_outputs(args.out, runs, args.settings, command.strip(), time.perf_counter() - start, args.workers))
 
 
 if __name__ == "__main__":
