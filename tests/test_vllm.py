@@ -22,8 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 # start). VLLM_ENABLE_V1_MULTIPROCESSING=0: the engine runs inside the command's process, which spares
 # two process starts per engine on a 2-core machine (benchmarks/vllm_cpu.py runs vLLM's default, spawned
 # engine). TRL's colocated engine always runs in-process.
+# VLLM_CPU_CI_ENV=1: vLLM's CPU build traces the model once and runs it eagerly instead of compiling it with
+# inductor (what vLLM's own CPU CI does); TRL builds its colocated engine without an enforce_eager switch, and
+# compiling SmolLM2-135M took minutes of a 2-core machine's time.
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-       "TOKENIZERS_PARALLELISM": "false"}
+       "TOKENIZERS_PARALLELISM": "false", "VLLM_CPU_CI_ENV": "1"}
 
 
 def run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ import torch
 from lead_lite.config import ModelArguments, native_bf16
 from lead_lite.models.source import resolve_source
 from lead_lite.models.tiny import prepare_tiny_model
-from lead_lite.models.unsloth_backend import load_unsloth
+from lead_lite.models.unsloth_backend import load_unsloth, refuse_multi_process
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,8 @@ def load_policy(model_args: ModelArguments, training_args):
         already attached the adapters itself, or when ``init_adapter`` names one to continue.
     """
     backend = model_args.backend
+    if backend == "unsloth":
+        refuse_multi_process()  # before the weights are looked for
     path = model_path(model_args)
     logger.info("backend: %s; model: %s", backend, path)
     if backend == "unsloth":
