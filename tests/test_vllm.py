@@ -51,6 +51,37 @@ def max_sequence_gap(a: list[list[float]], b: list[list[float]]) -> float:
     return max(abs(sum(xs) - sum(ys)) for xs, ys in zip(a, b, strict=True))
 
 
+def mean_token_gap(a: list[list[float]], b: list[list[float]]) -> float:
+    gaps = [abs(x - y) for xs, ys in zip(a, b, strict=True) for x, y in zip(xs, ys, strict=True)]
+    return sum(gaps) / len(gaps)
+
+
+# A synced engine is far closer to the policy it was given than a stale one (still the previous weights)
+# would be: its mean per-token gap to the HF policy is under this share of the stale engine's.
+SYNC_SHARE = 0.25
+
+
+def check_synced(r: dict, strict: bool) -> None:
+    """vLLM holds the policy's weights before training, after step 1 (TRL's own sync before step 2
+    generated) and after step 2 (one more explicit sync).
+
+    ``strict`` (the tiny model): every token's log-prob within :data:`LOGPROB_TOLERANCE` too. A real
+    30-layer model's merged LoRA update is partly lost to bfloat16 rounding in the engine, so there only
+    the relative test applies (measured on SmolLM2-135M: mean gap 0.033 after a sync against 0.286 for a
+    stale engine).
+    """
+    before, step1, step2 = r["before"], r["after_step_1"], r["after_step_2"]
+    assert max_token_gap(before["vllm"]["logprobs"], before["hf"]["logprobs"]) < LOGPROB_TOLERANCE
+    for now, previous in ((step1, before), (step2, step1)):
+        # the step moved the policy by whole nats, and vLLM followed it
+        assert max_sequence_gap(now["vllm"]["logprobs"], previous["vllm"]["logprobs"]) > 1.0
+        stale = mean_token_gap(now["hf"]["logprobs"], previous["vllm"]["logprobs"])
+        assert mean_token_gap(now["vllm"]["logprobs"], now["hf"]["logprobs"]) < SYNC_SHARE * stale
+        if strict:
+            assert max_token_gap(now["vllm"]["logprobs"], now["hf"]["logprobs"]) < LOGPROB_TOLERANCE
+    assert step1["vllm"]["greedy"] != before["vllm"]["greedy"]
+
+
 @pytest.mark.parametrize("model", ["tiny", "smollm2-135m"])
 def test_colocate_training_syncs_weights_into_vllm(tmp_path, model):
     """python -m lead_lite.train --use_vllm true --vllm_mode colocate: 2 steps, and vLLM decodes with the new
@@ -59,16 +90,7 @@ def test_colocate_training_syncs_weights_into_vllm(tmp_path, model):
     r = json.loads((tmp_path / "colocate.json").read_text())
     assert r["sync_replaced"] and r["summary"]["backend"] == "trl" and r["summary"]["steps"] == 2
     assert r["vllm_dtype"] == "torch.bfloat16"
-    before, step1, step2 = r["before"], r["after_step_1"], r["after_step_2"]
-    assert max_token_gap(before["vllm"]["logprobs"], before["hf"]["logprobs"]) < LOGPROB_TOLERANCE
-    # TRL pushed the weights after step 1 before step 2 generated: vLLM scores as the policy did then ...
-    assert max_token_gap(step1["vllm"]["logprobs"], step1["hf"]["logprobs"]) < LOGPROB_TOLERANCE
-    # ... which is not how the base model scored (a stale engine would still match `before`)
-    assert max_sequence_gap(step1["vllm"]["logprobs"], before["vllm"]["logprobs"]) > 1.0
-    assert step1["vllm"]["greedy"] != before["vllm"]["greedy"]
-    # one more sync through the same path: the policy after step 2
-    assert max_token_gap(step2["vllm"]["logprobs"], step2["hf"]["logprobs"]) < LOGPROB_TOLERANCE
-    assert max_sequence_gap(step2["vllm"]["logprobs"], step1["vllm"]["logprobs"]) > 1.0
+    check_synced(r, strict=model == "tiny")
     metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert sum("lead/reward" in m for m in metrics) == 2
     summary = json.loads((tmp_path / "summary.json").read_text())
