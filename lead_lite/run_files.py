@@ -94,26 +94,14 @@ def write_atomic(path: str | os.PathLike, content: str | bytes) -> Path:
         '{"steps": 2}'
     """
     path = Path(path)
-    data = content.encode() if isinstance(content, str) else content
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        kept = "the previous file is unchanged" if path.exists() else "nothing was written"
-        raise RunFileError(f"{path}: cannot write ({_describe(exc)}); {kept}") from exc
+    with atomic_writer(path, binary=True) as f:
+        f.write(content.encode() if isinstance(content, str) else content)
     return path
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike):
-    """A text file to write ``path`` through, line by line, replacing it whole when the block ends.
+def atomic_writer(path: str | os.PathLike, binary: bool = False):
+    """A text file (``binary``: a binary one) to write ``path`` through, replacing it whole when the block ends.
 
     As :func:`write_atomic` for output too large to hold in memory (every sample of an
     evaluation): the lines go to a temporary file in the same directory, which is flushed and
@@ -133,7 +121,7 @@ def atomic_writer(path: str | os.PathLike):
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as f:
+        with (tmp.open("wb") if binary else tmp.open("w", encoding="utf-8")) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
