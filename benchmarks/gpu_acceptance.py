@@ -3,6 +3,7 @@ weights of each model's real shape; one results table.
 
     python benchmarks/gpu_acceptance.py                # one GPU, offline: benchmarks/results/gpu_acceptance.md
     python benchmarks/gpu_acceptance.py --rows qwen3-14b   # rerun one row (its table only)
+    python benchmarks/gpu_acceptance.py --timeout_s 100    # every row's time limit 100 s
     python benchmarks/gpu_acceptance.py --rehearsal    # the same on a CPU: tiny shapes, trl backend (CI)
 
 Each row is one command as a user types it, run in its own process with a time limit; a failed
@@ -38,8 +39,9 @@ preset's card (:func:`lead_lite.memory_plan.estimate`). Each row's log goes to
 ``gpu_acceptance.log`` beside the table.
 
 Sized to take under 8 minutes on one H100 / H200 (the 14B model's 30 GB of bf16 weights are
-written to and read from ``--work``, which needs about 40 GB free); each row has a time limit
-(``--timeout_s``, 300 s for the 14B row).
+written to and read from ``--work``, which needs about 40 GB free). Each row has a time limit:
+150 s, 300 s for the 14B row, so the five rows take at most 15 minutes after the cache is built;
+``--timeout_s N`` makes N the limit of every row, the 14B row's included (at most 5 N for the five).
 
 ``--rehearsal`` runs the same rows on a CPU with tiny models (2 layers) under the same hub ids,
 ``--backend trl``, no quantization and 16 completion tokens: the hub-cache path, the preset
@@ -130,7 +132,8 @@ ROWS = (
          "--report_to", "none"),
         "Qwen/Qwen3-1.7B", run_dir="grpo1", rehearsal=(*REHEARSAL_FLAGS, "--load_in_8bit", "false")),
 )
-TIMEOUT_S = {"qwen3-14b": 300}  # per row; others: --timeout_s
+TIMEOUT_S = {"qwen3-14b": 300.0}  # a row's time limit without --timeout_s; other rows: DEFAULT_TIMEOUT_S
+DEFAULT_TIMEOUT_S = 150.0
 
 
 # -- the offline hub cache ---------------------------------------------------------------------------
@@ -201,6 +204,13 @@ def build_cache(hf_home: Path, hub_ids: list[str], rehearsal: bool) -> None:
         print(f"cached {hub_id} ({'tiny' if rehearsal else 'real shape'}) at {repo}", flush=True)
 
 
+def build(hf_home: Path, hub_ids: list[str], rehearsal: bool, env: dict) -> None:
+    """Run :func:`build_cache` in a process of its own (no CUDA context in this one)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "build", str(hf_home),
+           "rehearsal" if rehearsal else "gpu", *hub_ids]
+    subprocess.run(cmd, env=env, cwd=ROOT, check=True)
+
+
 def write_data(path: Path, n: int = 32) -> None:
     """``n`` problems in the official stage-1 file's layout (a JSON array with ``problem``, ``answer``)."""
     rows = [{"problem": f"What is {a} + {a + 3}?", "answer": str(2 * a + 3), "difficulty": 4.0} for a in range(n)]
@@ -256,6 +266,16 @@ def nvidia_smi(field: str) -> str | None:
     done = subprocess.run(["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader,nounits", "-i", "0"],
                           capture_output=True, text=True)
     return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def row_timeout(row: Row, timeout_s: float | None) -> float:
+    """The row's time limit in seconds: ``timeout_s`` (``--timeout_s``) when given, else the row's default.
+
+    Example:
+        >>> row_timeout(ROWS[2], None), row_timeout(ROWS[0], None), row_timeout(ROWS[2], 60)
+        (300.0, 150.0, 60)
+    """
+    return timeout_s if timeout_s is not None else TIMEOUT_S.get(row.name, DEFAULT_TIMEOUT_S)
 
 
 def command_of(row: Row, data: Path, out: Path, rehearsal: bool) -> list[str]:
@@ -389,6 +409,22 @@ def _version(package: str) -> str | None:
 
 
 # -- the run -----------------------------------------------------------------------------------------
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line's options (``--help``)."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rehearsal", action="store_true", help="CPU: tiny models, trl backend (CI).")
+    p.add_argument("--rows", nargs="+", choices=[r.name for r in ROWS], default=[r.name for r in ROWS])
+    p.add_argument("--out", default=str(RESULTS), help="The table; the rows' logs go beside it (.log).")
+    p.add_argument("--work", default=None, help="Where the cache and the runs go (default: a temporary directory).")
+    p.add_argument("--timeout_s", type=float, default=None,
+                   help=f"Most seconds each row may take, the 14B row's included (default: {DEFAULT_TIMEOUT_S:g}; "
+                        f"{TIMEOUT_S['qwen3-14b']:g} for the 14B row).")
+    a = p.parse_args(argv)
+    if a.timeout_s is not None and not a.timeout_s > 0:
+        p.error(f"--timeout_s must be more than 0 seconds, not {a.timeout_s:g}")
+    return a
+
+
 def main(argv: list[str]) -> int:
     """Build the cache, run the rows, write the table; 0 when every row passed, else 1."""
     if argv[:1] == ["measure"]:  # a row's own process
@@ -397,13 +433,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["build"]:  # the cache's builder process
         build_cache(Path(argv[1]), argv[3:], rehearsal=argv[2] == "rehearsal")
         return 0
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rehearsal", action="store_true", help="CPU: tiny models, trl backend (CI).")
-    p.add_argument("--rows", nargs="+", choices=[r.name for r in ROWS], default=[r.name for r in ROWS])
-    p.add_argument("--out", default=str(RESULTS), help="The table; the rows' logs go beside it (.log).")
-    p.add_argument("--work", default=None, help="Where the cache and the runs go (default: a temporary directory).")
-    p.add_argument("--timeout_s", type=float, default=150.0, help="Most seconds one row may take (14B: 300).")
-    a = p.parse_args(argv)
+    a = parse_args(argv)
     rows = [r for r in ROWS if r.name in a.rows]
     work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="lead_lite-gpu-acceptance-"))
     hf_home, data = work / "hf", work / DATA_FILE
@@ -413,15 +443,13 @@ def main(argv: list[str]) -> int:
     work.mkdir(parents=True, exist_ok=True)
     write_data(data)
     started = time.monotonic()
-    build = [sys.executable, str(Path(__file__).resolve()), "build", str(hf_home),
-             "rehearsal" if a.rehearsal else "gpu", *sorted({r.hub_id for r in rows})]
-    subprocess.run(build, env=env, cwd=ROOT, check=True)
+    build(hf_home, sorted({r.hub_id for r in rows}), a.rehearsal, env)
     print(f"cache built in {time.monotonic() - started:.0f} s", flush=True)
     records, logs = [], []
     for row in rows:
         row_dir = work / row.name.replace(" ", "-")
         record = run_row(row, command_of(row, data, row_dir, a.rehearsal), row_dir, env,
-                         TIMEOUT_S.get(row.name, a.timeout_s))
+                         row_timeout(row, a.timeout_s))
         print(f"{row.name}: {record['status']} in {record['wall_s']:.0f} s", flush=True)
         records.append(record)
         logs.append(f"==== {row.name}: {record['command']}\n" + (row_dir / "log.txt").read_text(errors="replace"))

@@ -5,6 +5,7 @@ The GPU run itself needs a GPU (``python benchmarks/gpu_acceptance.py``); this r
 with tiny models on the CPU, in about a minute.
 """
 
+import doctest
 import importlib.util
 import subprocess
 import sys
@@ -86,3 +87,42 @@ def test_a_failed_row_is_reported_and_the_next_still_runs(tmp_path, monkeypatch)
                                                                    ("broken-2", "failed (exit 1)")]
     assert "- broken-2: ImportError: No module named lead_lite.no_such_module" in out.read_text()  # runpy's words
     assert out.with_suffix(".log").read_text().count("==== broken-") == 2
+
+
+def fake_rows(ga, monkeypatch, calls: list) -> None:
+    """Main without the cache's build or the rows' processes: each row records its name and time limit."""
+    def run_row(row, args, out, env, timeout_s):
+        calls.append((row.name, timeout_s))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "log.txt").write_text(f"{row.name} ran\n")
+        return {"row": row.name, "command": f"python -m {row.module}", "status": "ok", "wall_s": 0.0,
+                "device_peak_gib": None, "backend": "trl", "generation": "HF generate", "s_per_step": 1.0,
+                "plan_gib": None, "error": None}
+
+    monkeypatch.setattr(ga, "build", lambda *a, **k: None)
+    monkeypatch.setattr(ga, "run_row", run_row)
+
+
+def test_timeout_s_is_the_limit_of_every_row_and_without_it_each_rows_default_stands(tmp_path, monkeypatch):
+    ga = _load()
+    assert ga.parse_args([]).timeout_s is None
+    assert {r.name: ga.row_timeout(r, None) for r in ga.ROWS} == {
+        "qwen3-0.6b": 150, "qwen3-1.7b": 150, "qwen3-14b": 300, "eval qwen3-1.7b": 150,
+        "countdown grpo1 qwen3-1.7b": 150}
+    for bad in ("0", "-5", "nan"):
+        with pytest.raises(SystemExit):
+            ga.parse_args(["--timeout_s", bad])
+
+    calls = []
+    fake_rows(ga, monkeypatch, calls)
+    out = tmp_path / "gpu_acceptance.md"
+    assert ga.main(["--rehearsal", "--out", str(out), "--work", str(tmp_path / "work"), "--timeout_s", "90"]) == 0
+    assert calls == [(r.name, 90.0) for r in ga.ROWS]  # the 14B row's 300 s included
+    calls.clear()
+    assert ga.main(["--rehearsal", "--out", str(out), "--work", str(tmp_path / "work")]) == 0
+    assert dict(calls) == {r.name: ga.row_timeout(r, None) for r in ga.ROWS}
+
+
+def test_the_scripts_examples_hold():
+    ga = _load()
+    assert doctest.testmod(ga).failed == 0
