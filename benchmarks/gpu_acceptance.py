@@ -3,6 +3,7 @@ weights of each model's real shape; one results table.
 
     python benchmarks/gpu_acceptance.py                # one GPU, offline: benchmarks/results/gpu_acceptance.md
     python benchmarks/gpu_acceptance.py --rows qwen3-14b   # rerun one row (its table only)
+    python benchmarks/gpu_acceptance.py --rows qwen3-14b qwen3-0.6b   # these rows, in this order
     python benchmarks/gpu_acceptance.py --timeout_s 100    # every row's time limit 100 s
     python benchmarks/gpu_acceptance.py --rehearsal    # the same on a CPU: tiny shapes, trl backend (CI)
 
@@ -413,7 +414,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line's options (``--help``)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rehearsal", action="store_true", help="CPU: tiny models, trl backend (CI).")
-    p.add_argument("--rows", nargs="+", choices=[r.name for r in ROWS], default=[r.name for r in ROWS])
+    p.add_argument("--rows", nargs="+", choices=[r.name for r in ROWS], default=[r.name for r in ROWS],
+                   help="The rows to run, in this order (default: every row, in the order above).")
     p.add_argument("--out", default=str(RESULTS), help="The table; the rows' logs go beside it (.log).")
     p.add_argument("--work", default=None, help="Where the cache and the runs go (default: a temporary directory).")
     p.add_argument("--timeout_s", type=float, default=None,
@@ -425,6 +427,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return a
 
 
+def selected_rows(names: list[str]) -> list[Row]:
+    """The rows ``names`` names, in their order, each once.
+
+    Example:
+        >>> [r.name for r in selected_rows(["eval qwen3-1.7b", "qwen3-0.6b", "eval qwen3-1.7b"])]
+        ['eval qwen3-1.7b', 'qwen3-0.6b']
+    """
+    by_name = {r.name: r for r in ROWS}
+    return [by_name[name] for name in dict.fromkeys(names)]
+
+
 def main(argv: list[str]) -> int:
     """Build the cache, run the rows, write the table; 0 when every row passed, else 1."""
     if argv[:1] == ["measure"]:  # a row's own process
@@ -434,7 +447,7 @@ def main(argv: list[str]) -> int:
         build_cache(Path(argv[1]), argv[3:], rehearsal=argv[2] == "rehearsal")
         return 0
     a = parse_args(argv)
-    rows = [r for r in ROWS if r.name in a.rows]
+    rows = selected_rows(a.rows)
     work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="lead_lite-gpu-acceptance-"))
     hf_home, data = work / "hf", work / DATA_FILE
     env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",

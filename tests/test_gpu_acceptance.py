@@ -126,3 +126,22 @@ def test_timeout_s_is_the_limit_of_every_row_and_without_it_each_rows_default_st
 def test_the_scripts_examples_hold():
     ga = _load()
     assert doctest.testmod(ga).failed == 0
+
+
+def test_rows_run_in_the_order_given(tmp_path, monkeypatch):
+    ga = _load()
+    calls = []
+    fake_rows(ga, monkeypatch, calls)
+    out = tmp_path / "gpu_acceptance.md"
+    given = ["countdown grpo1 qwen3-1.7b", "qwen3-14b", "eval qwen3-1.7b", "qwen3-0.6b"]
+    assert ga.main(["--rehearsal", "--out", str(out), "--work", str(tmp_path / "work"), "--rows", *given]) == 0
+    assert [name for name, _ in calls] == given
+    assert list(table_rows(out.read_text())) == given
+    assert [line.split(":")[0] for line in out.with_suffix(".log").read_text().splitlines()
+            if line.startswith("====")] == [f"==== {name}" for name in given]
+
+    calls.clear()  # a row named twice runs once, where it was first named; without --rows, the script's order
+    assert ga.main(["--rehearsal", "--out", str(out), "--work", str(tmp_path / "work"),
+                    "--rows", "qwen3-1.7b", "qwen3-0.6b", "qwen3-1.7b"]) == 0
+    assert [name for name, _ in calls] == ["qwen3-1.7b", "qwen3-0.6b"]
+    assert [r.name for r in ga.selected_rows(ga.parse_args([]).rows)] == [r.name for r in ga.ROWS]
