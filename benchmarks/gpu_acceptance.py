@@ -63,6 +63,7 @@ import importlib.metadata
 import json
 import os
 import runpy
+import shlex
 import shutil
 import signal
 import subprocess
@@ -284,6 +285,16 @@ def command_of(row: Row, data: Path, out: Path, rehearsal: bool) -> list[str]:
     return [a.format(data=data, out=out) for a in (*row.args, *(row.rehearsal if rehearsal else ()))]
 
 
+def shown_command(module: str, args: list[str]) -> str:
+    """``python -m module args`` as the table shows it: quoted for a POSIX shell, to be pasted back.
+
+    Example:
+        >>> shown_command("lead_lite.eval", ["--data", "my data.json"])
+        "python -m lead_lite.eval --data 'my data.json'"
+    """
+    return shlex.join(["python", "-m", module, *args])
+
+
 def run_row(row: Row, args: list[str], out: Path, env: dict, timeout_s: float) -> dict:
     """Run one row in its own process; return what the table needs."""
     out.mkdir(parents=True, exist_ok=True)
@@ -302,7 +313,7 @@ def run_row(row: Row, args: list[str], out: Path, env: dict, timeout_s: float) -
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     measured = json.loads(result.read_text()) if result.is_file() else {}
-    record = {"row": row.name, "command": f"python -m {row.module} {' '.join(args)}", "status": status,
+    record = {"row": row.name, "command": shown_command(row.module, args), "status": status,
               "wall_s": time.monotonic() - started, "device_peak_gib": device.peak, **measured,
               **run_facts(row, out / row.run_dir)}
     record["error"] = None if status == "ok" else last_error((out / "log.txt").read_text(errors="replace"))
@@ -378,7 +389,7 @@ def table(records: list[dict], rehearsal: bool, device: str, argv: list[str]) ->
     lines = [
         "# GPU acceptance: every GPU preset's entry point, offline",
         "",
-        f"`{' '.join(['python benchmarks/gpu_acceptance.py', *argv])}` on {device}, "
+        f"`{shlex.join(['python', 'benchmarks/gpu_acceptance.py', *argv])}` on {device}, "
         f"{time.strftime('%Y-%m-%d')}: {mode}; models in a temporary Hugging Face cache, `HF_HUB_OFFLINE=1`. "
         f"Versions: {versions}.",
         "",

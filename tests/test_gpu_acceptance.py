@@ -7,6 +7,7 @@ with tiny models on the CPU, in about a minute.
 
 import doctest
 import importlib.util
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,18 @@ def test_rows_run_in_the_order_given(tmp_path, monkeypatch):
                     "--rows", "qwen3-1.7b", "qwen3-0.6b", "qwen3-1.7b"]) == 0
     assert [name for name, _ in calls] == ["qwen3-1.7b", "qwen3-0.6b"]
     assert [r.name for r in ga.selected_rows(ga.parse_args([]).rows)] == [r.name for r in ga.ROWS]
+
+
+def test_the_commands_in_the_table_can_be_pasted_back(tmp_path, monkeypatch):
+    ga = _load()
+    fake_rows(ga, monkeypatch, [])
+    out, work = tmp_path / "gpu_acceptance.md", tmp_path / "my work"
+    argv = ["--rehearsal", "--out", str(out), "--work", str(work), "--rows", "eval qwen3-1.7b"]
+    assert ga.main(argv) == 0
+    shown = out.read_text().split("`")[1]
+    assert shlex.split(shown) == ["python", "benchmarks/gpu_acceptance.py", *argv]
+
+    # a row's command: its arguments quoted, a path with a space included
+    row = next(r for r in ga.ROWS if r.name == "eval qwen3-1.7b")
+    args = ga.command_of(row, work / "stage1_data.json", work / "eval-qwen3-1.7b", rehearsal=True)
+    assert shlex.split(ga.shown_command(row.module, args)) == ["python", "-m", "lead_lite.eval", *args]
