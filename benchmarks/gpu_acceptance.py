@@ -307,7 +307,7 @@ def run_row(row: Row, args: list[str], out: Path, env: dict, timeout_s: float) -
             code = proc.wait(timeout=timeout_s)
             status = "ok" if code == 0 else f"failed (exit {code})"
         except subprocess.TimeoutExpired:
-            status = f"timed out after {timeout_s:.0f} s"
+            status = f"timed out after {timeout_s:g} s"
         finally:
             if proc.poll() is None:  # timed out or interrupted: the row and what it started (a vLLM engine) end
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -316,8 +316,26 @@ def run_row(row: Row, args: list[str], out: Path, env: dict, timeout_s: float) -
     record = {"row": row.name, "command": shown_command(row.module, args), "status": status,
               "wall_s": time.monotonic() - started, "device_peak_gib": device.peak, **measured,
               **run_facts(row, out / row.run_dir)}
-    record["error"] = None if status == "ok" else last_error((out / "log.txt").read_text(errors="replace"))
+    log_text = (out / "log.txt").read_text(errors="replace")
+    record["error"] = None if status == "ok" else failure_reason(status, log_text)
     return record
+
+
+def failure_reason(status: str, log: str) -> str:
+    """Why a row did not pass. A row that failed: its last ERROR line or exception (:func:`last_error`).
+    A row that was stopped (timed out): its status, with its last log line as context, which says
+    where it was, not why it stopped.
+
+    Example:
+        >>> failure_reason("timed out after 300 s", "INFO step 1\\nINFO generating\\n")
+        'timed out after 300 s (last log line: INFO generating)'
+        >>> failure_reason("failed (exit 1)", "ValueError: no such preset\\nINFO exiting\\n")
+        'ValueError: no such preset'
+    """
+    if status.startswith("failed"):
+        return last_error(log)
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    return f"{status} (last log line: {lines[-1]})" if lines else f"{status} (no output)"
 
 
 def last_error(log: str) -> str:

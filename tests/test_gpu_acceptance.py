@@ -7,6 +7,7 @@ with tiny models on the CPU, in about a minute.
 
 import doctest
 import importlib.util
+import os
 import shlex
 import subprocess
 import sys
@@ -161,3 +162,40 @@ def test_the_commands_in_the_table_can_be_pasted_back(tmp_path, monkeypatch):
     row = next(r for r in ga.ROWS if r.name == "eval qwen3-1.7b")
     args = ga.command_of(row, work / "stage1_data.json", work / "eval-qwen3-1.7b", rehearsal=True)
     assert shlex.split(ga.shown_command(row.module, args)) == ["python", "-m", "lead_lite.eval", *args]
+
+
+# a row that starts a process of its own (as a vLLM engine would), says so, and never ends
+SLEEPER = """
+import os, subprocess, sys, time
+from pathlib import Path
+
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print("INFO sleeper: generating", flush=True)
+pids = Path(os.environ["SLEEPER_PIDS"])
+pids.with_suffix(".tmp").write_text(f"{os.getpid()} {child.pid}")
+os.replace(pids.with_suffix(".tmp"), pids)
+time.sleep(600)
+"""
+
+
+def sleeper_env(tmp_path: Path) -> dict:
+    """The environment a row needs to run ``ga_sleeper`` (its pids go to ``tmp_path/pids``)."""
+    (tmp_path / "mods").mkdir(exist_ok=True)
+    (tmp_path / "mods" / "ga_sleeper.py").write_text(SLEEPER)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path / "mods")]),
+            "SLEEPER_PIDS": str(tmp_path / "pids")}
+
+
+def test_a_timed_out_row_says_so_not_its_last_log_line(tmp_path):
+    ga = _load()
+    log = "INFO step 1 of 2\nValueError: a warning's words, not this row's failure\nINFO generating\n"
+    assert ga.failure_reason("timed out after 300 s", log) == "timed out after 300 s (last log line: INFO generating)"
+    assert ga.failure_reason("timed out after 300 s", "") == "timed out after 300 s (no output)"
+    assert ga.failure_reason("failed (exit 1)", log) == "ValueError: a warning's words, not this row's failure"
+
+    # a row that never ends: ended at its limit, whatever it had printed
+    row = ga.Row("sleeper", "ga_sleeper", (), "Qwen/Qwen3-0.6B")
+    record = ga.run_row(row, ["--flag", "a b"], tmp_path / "row", sleeper_env(tmp_path), 1)
+    assert record["status"] == "timed out after 1 s"
+    assert record["error"].startswith("timed out after 1 s (")
+    assert record["command"] == "python -m ga_sleeper --flag 'a b'"
