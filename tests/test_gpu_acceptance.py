@@ -9,8 +9,10 @@ import doctest
 import importlib.util
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,7 +95,7 @@ def test_a_failed_row_is_reported_and_the_next_still_runs(tmp_path, monkeypatch)
 
 def fake_rows(ga, monkeypatch, calls: list) -> None:
     """Main without the cache's build or the rows' processes: each row records its name and time limit."""
-    def run_row(row, args, out, env, timeout_s):
+    def run_row(row, args, out, env, timeout_s, stop=None):
         calls.append((row.name, timeout_s))
         out.mkdir(parents=True, exist_ok=True)
         (out / "log.txt").write_text(f"{row.name} ran\n")
@@ -178,10 +180,20 @@ time.sleep(600)
 """
 
 
+# a row that passes at once (without the measuring step's bookkeeping, which imports torch)
+QUICK = """
+import os, sys
+
+print("INFO quick: done", flush=True)
+os._exit(0)
+"""
+
+
 def sleeper_env(tmp_path: Path) -> dict:
-    """The environment a row needs to run ``ga_sleeper`` (its pids go to ``tmp_path/pids``)."""
+    """The environment a row needs to run ``ga_sleeper`` or ``ga_quick`` (the sleeper's pids go to ``tmp_path/pids``)."""
     (tmp_path / "mods").mkdir(exist_ok=True)
     (tmp_path / "mods" / "ga_sleeper.py").write_text(SLEEPER)
+    (tmp_path / "mods" / "ga_quick.py").write_text(QUICK)
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path / "mods")]),
             "SLEEPER_PIDS": str(tmp_path / "pids")}
 
@@ -199,3 +211,102 @@ def test_a_timed_out_row_says_so_not_its_last_log_line(tmp_path):
     assert record["status"] == "timed out after 1 s"
     assert record["error"].startswith("timed out after 1 s (")
     assert record["command"] == "python -m ga_sleeper --flag 'a b'"
+
+
+# the script with three rows (one that passes, one that never ends, one after it) and no cache to build
+DRIVER = """
+import importlib.util, os, sys
+
+spec = importlib.util.spec_from_file_location("ga", sys.argv[1])
+ga = importlib.util.module_from_spec(spec)
+sys.modules["ga"] = ga
+spec.loader.exec_module(ga)
+ga.ROWS = tuple(ga.Row(name, module, (), "Qwen/Qwen3-0.6B")
+                for name, module in (("quick", "ga_quick"), ("sleeper", "ga_sleeper"), ("after", "ga_quick")))
+ga.build = lambda *args, **kwargs: None
+if os.environ.get("GA_BUILD_SLEEPS"):  # a cache that takes forever to build
+    ga.build = lambda hf_home, hub_ids, rehearsal, env, stop: ga.run_process(
+        [sys.executable, "-m", "ga_sleeper"], env, None, None, stop)
+raise SystemExit(ga.main(sys.argv[2:]))
+"""
+
+
+def gone(pid: int) -> bool:
+    """``pid`` has ended (a zombie that nobody has reaped yet counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def wait_until(condition, what: str, limit_s: float = 120.0) -> None:
+    """Wait for ``condition()``, failing with ``what`` if it has not held after ``limit_s`` (a guard only)."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.05)
+
+
+def start_driver(tmp_path: Path, out: Path, **env) -> subprocess.Popen:
+    (tmp_path / "driver.py").write_text(DRIVER)
+    return subprocess.Popen([sys.executable, str(tmp_path / "driver.py"), str(SCRIPT), "--rehearsal", "--out",
+                             str(out), "--work", str(tmp_path / "work")], env={**sleeper_env(tmp_path), **env},
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stopped_run_ends_the_running_row_and_keeps_every_row_so_far(tmp_path, signum):
+    out, name = tmp_path / "gpu_acceptance.md", signal.Signals(signum).name
+    driver = start_driver(tmp_path, out)
+    try:
+        wait_until(lambda: (tmp_path / "pids").is_file() or driver.poll() is not None, "the sleeper row to start")
+        assert driver.poll() is None, driver.communicate()[0]
+        row_pid, child_pid = map(int, (tmp_path / "pids").read_text().split())
+
+        # the table was written after the first row, before the second began
+        md = out.read_text()
+        assert list(table_rows(md)) == ["quick"] and table_rows(md)["quick"][0] == "ok"
+        assert "Not run yet (this table is rewritten after each row): sleeper, after." in md
+        assert "==== quick: python -m ga_quick" in out.with_suffix(".log").read_text()
+
+        driver.send_signal(signum)
+        output = driver.communicate(timeout=120)[0]
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert driver.returncode == 128 + signum, output
+
+    # the row and the process it started are ended, not left running
+    wait_until(lambda: gone(row_pid) and gone(child_pid), "the sleeper row's processes to end")
+
+    # the table: the rows so far, the running one as interrupted, none after it
+    md = out.read_text()
+    rows = table_rows(md)
+    assert [(row, cells[0]) for row, cells in rows.items()] == [("quick", "ok"), ("sleeper", f"interrupted by {name}")]
+    assert f"Stopped by {name}; not run: after." in md
+    assert f"- sleeper: interrupted by {name} (last log line: INFO sleeper: generating)" in md
+    log = out.with_suffix(".log").read_text()
+    assert "==== sleeper: python -m ga_sleeper" in log and "INFO sleeper: generating" in log
+    assert "==== after" not in log
+    assert not list(out.parent.glob(".*tmp*"))  # written whole: no temporary file left beside the table
+
+
+def test_a_run_stopped_while_the_cache_is_built_ends_the_builder_and_leaves_the_table(tmp_path):
+    out = tmp_path / "gpu_acceptance.md"
+    out.write_text("an earlier run's table\n")
+    driver = start_driver(tmp_path, out, GA_BUILD_SLEEPS="1")
+    try:
+        wait_until(lambda: (tmp_path / "pids").is_file() or driver.poll() is not None, "the builder to start")
+        assert driver.poll() is None, driver.communicate()[0]
+        builder_pids = list(map(int, (tmp_path / "pids").read_text().split()))
+        driver.send_signal(signal.SIGTERM)
+        output = driver.communicate(timeout=120)[0]
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert driver.returncode == 128 + signal.SIGTERM, output
+    assert "stopped by SIGTERM while the cache was built: no row ran" in output
+    wait_until(lambda: all(gone(pid) for pid in builder_pids), "the builder's processes to end")
+    assert out.read_text() == "an earlier run's table\n" and not out.with_suffix(".log").exists()
