@@ -2,7 +2,9 @@
 models in a temporary Hugging Face cache, and the results table (benchmarks/gpu_acceptance.py).
 
 The GPU run itself needs a GPU (``python benchmarks/gpu_acceptance.py``); this runs the same rows
-with tiny models on the CPU, in about a minute.
+with tiny models on the CPU, in about a minute. The other tests call the script's parts (time
+limits, row order, quoted commands, a row that times out, a run stopped by a signal) with rows that
+need no model, in seconds.
 """
 
 import doctest
