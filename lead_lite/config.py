@@ -150,6 +150,23 @@ class LeadArguments:
                   "all <= 0 or all == 1 from the loss; their tokens leave the loss normaliser too "
                   f"(loss_type one of {', '.join(GROUP_REMOVAL_LOSS_TYPES)})."},
     )
+    dynamic_sampling: bool = field(
+        default=False,
+        metadata={"help": "DAPO's dynamic sampling (verl algorithm.filter_groups; not in the paper or the official "
+                  "code): generate further prompts, one generation batch at a time, until the step holds "
+                  "dynamic_sampling_groups groups whose LEAD rewards are not all equal, or "
+                  "dynamic_sampling_max_rounds rounds have run. The batch keeps its size."},
+    )
+    dynamic_sampling_groups: int | None = field(
+        default=None,
+        metadata={"help": "Informative groups a step waits for (at most the generation batch's groups). "
+                  "Default: every group of the generation batch."},
+    )
+    dynamic_sampling_max_rounds: int = field(
+        default=4,
+        metadata={"help": "Generation rounds per step at most, the first included; then the step trains on the "
+                  "informative groups it has, filled up with others (zero advantage)."},
+    )
     repetition_reward: float | None = field(
         default=None,
         metadata={"help": "Official-code quirk: reward of a completion with no final answer that repeats itself "
@@ -408,6 +425,7 @@ RANGES: dict[str, Range] = {
                      "difference in the group statistics"),
     "format_failure_reward": Range(PENALTY_MIN, 1, why="never above a correct answer's reward"),
     "length_skip_below": Range(0),
+    "dynamic_sampling_groups": _count(1, MAX_SAMPLES), "dynamic_sampling_max_rounds": _count(1, 100),
     # model and data
     "max_seq_length": _count(1, MAX_TOKENS), "lora_r": _count(1, 4096), "lora_alpha": _positive(),
     "lora_dropout": Range(0, 1, open_hi=True, why="a probability"),
@@ -576,6 +594,11 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
     if lead.drop_uninformative_groups and training.loss_type not in GROUP_REMOVAL_LOSS_TYPES:
         bad("loss_type", training.loss_type, "drop_uninformative_groups removes groups from the loss normaliser, "
             f"which only {', '.join(GROUP_REMOVAL_LOSS_TYPES)} allow")
+    if lead.dynamic_sampling_groups is not None:
+        groups = training.generation_batch_size // training.num_generations
+        if lead.dynamic_sampling_groups > groups:
+            bad("dynamic_sampling_groups", lead.dynamic_sampling_groups, f"a step generates {groups} groups "
+                f"(generation batch {training.generation_batch_size} / num_generations {training.num_generations})")
     if lead.repetition_reward is not None and not (math.isfinite(lead.repetition_reward) and lead.repetition_reward <= 0):
         bad("repetition_reward", lead.repetition_reward, "must be a finite number <= 0")
     if training.multi_objective_aggregation != "sum_then_normalize":

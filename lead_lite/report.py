@@ -56,6 +56,14 @@ CURVES = (
     ("Clipped fraction", "completions/clipped_ratio", "fraction",
      "Share of completions cut at max_completion_length before they ended."),
     ("Training loss", "loss", "loss", "The trainer's loss."),
+    ("Dynamic sampling: informative groups trained", "dynamic/groups_trained", "groups",
+     "Groups with unequal rewards in the step's batch (dynamic_sampling; the rest have zero advantage)."),
+    ("Dynamic sampling: generation rounds", "dynamic/rounds", "rounds",
+     "Generation rounds it took to fill the step (at most dynamic_sampling_max_rounds)."),
+    ("Dynamic sampling: informative share before filling", "dynamic/informative_share", "fraction",
+     "Share of the first round's groups whose rewards were not all equal."),
+    ("Completion tokens generated", "lead/generated_tokens", "tokens per step",
+     "Completion tokens generated for the step, every round and process counted."),
 )
 EVAL_COLUMNS = ("benchmark", "run", "k", "pass@1", "cons@k", "pass@k", "mean len", "len correct",
                 "len incorrect", "truncated", "no answer", "unjudgeable")

@@ -34,6 +34,8 @@ The class is built against whatever ``trl.GRPOTrainer`` is at call time, so crea
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import math
 import os
 from typing import NamedTuple
@@ -42,9 +44,13 @@ import torch
 
 from lead_lite import advantages as adv
 from lead_lite import checkpoints
+from lead_lite import dynamic_sampling as ds
 from lead_lite.config import GROUP_REMOVAL_LOSS_TYPES, SCALE_REWARDS, LeadArguments
 from lead_lite.official import REPETITION
 from lead_lite.rewards import ACCURACY, FORMAT
+
+logger = logging.getLogger(__name__)
+DYNAMIC_STATE = "dynamic_sampling.json"  # in a checkpoint: how far the extra prompts' stream has been drawn
 
 
 class MarkedCheckpoints:
@@ -78,9 +84,13 @@ class MarkedCheckpoints:
             self.args.save_total_limit = limit
         self.accelerator.wait_for_everyone()  # every process has written its files
         if self.args.should_save:
+            self._save_extra_state(folder)
             checkpoints.mark_complete(folder, self.state.global_step)
             rotate_checkpoints(output_dir=run_dir, save_total_limit=limit,
                                best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
+
+    def _save_extra_state(self, folder: str) -> None:
+        """Files of a subclass's own to write into a checkpoint before it is marked complete."""
 
 
 class LeadMixin(MarkedCheckpoints):
@@ -116,17 +126,168 @@ class LeadMixin(MarkedCheckpoints):
             raise ValueError("answer_before_think_end needs the accuracy and format rewards of "
                              "lead_lite.official.lead_reward_funcs (ThinkEndAccuracy, ThinkEndHasAnswer)")
         self._lead_seen = None  # (rewards_per_func (N, F), lengths (N,)) of the current batch
+        self._lead_generated = 0.0  # completion tokens generated for the current batch (all rounds, processes)
+        # dynamic sampling: the step's chosen completions, handed to TRL's own scoring in place of a generation
+        self._replay_generation = None  # what _generate returns (its 8 per-completion lists and fields)
+        self._replay_scores = None  # (reward columns (N, F), lengths (N,)) of the chosen completions, gathered
+        self._dynamic = None  # the dynamic/* metrics of the current step
+        self._stream_position = 0  # extra prompts drawn so far (lead_lite.dynamic_sampling.stream_indices)
+        if self.lead.dynamic_sampling:
+            self._check_dynamic_sampling()
+
+    def _check_dynamic_sampling(self) -> None:
+        """Refuse what dynamic sampling cannot fill: rollouts it does not generate itself, and a
+        training set it cannot draw further prompts from."""
+        unsupported = [name for name in ("rollout_func", "tools", "environment_factories") if getattr(self, name, None)]
+        if unsupported:
+            raise ValueError(f"dynamic_sampling generates text completions itself; it cannot be combined with "
+                             f"{', '.join(unsupported)}")
+        if not (hasattr(self.train_dataset, "__len__") and hasattr(self.train_dataset, "__getitem__")):
+            raise ValueError("dynamic_sampling draws further prompts by index: it needs a map-style train_dataset, "
+                             "not an iterable one")
+        slots = self.args.generation_batch_size // self.num_generations
+        wanted = self.lead.dynamic_sampling_groups
+        if wanted is not None and not 1 <= wanted <= slots:
+            raise ValueError(f"dynamic_sampling_groups={wanted}: a step generates {slots} groups")
+        if self.lead.dynamic_sampling_max_rounds < 1:
+            raise ValueError(f"dynamic_sampling_max_rounds={self.lead.dynamic_sampling_max_rounds}: must be >= 1")
+
+    def train(self, resume_from_checkpoint=None, *args, **kwargs):
+        if self.lead.dynamic_sampling and resume_from_checkpoint:
+            self._load_stream_position(resume_from_checkpoint)
+        return super().train(resume_from_checkpoint, *args, **kwargs)
+
+    def _load_stream_position(self, checkpoint) -> None:
+        if checkpoint is True:
+            from transformers.trainer_utils import get_last_checkpoint
+
+            checkpoint = get_last_checkpoint(self.args.output_dir)
+        path = os.path.join(str(checkpoint), DYNAMIC_STATE)
+        if not os.path.isfile(path):  # a checkpoint of a run without dynamic sampling
+            logger.info("dynamic sampling: %s has no %s; the extra prompts start from the beginning",
+                        checkpoint, DYNAMIC_STATE)
+            return
+        with open(path) as f:
+            state = json.load(f)
+        drawn = state.get("prompts_drawn") if isinstance(state, dict) else None
+        if not isinstance(drawn, int) or isinstance(drawn, bool) or drawn < 0:
+            raise ValueError(f"{path}: prompts_drawn must be a whole number >= 0; got {drawn!r}")
+        self._stream_position = drawn
+
+    def _save_extra_state(self, folder: str) -> None:
+        if self.lead.dynamic_sampling:
+            from lead_lite.run_files import write_atomic
+
+            write_atomic(os.path.join(folder, DYNAMIC_STATE), json.dumps({"prompts_drawn": self._stream_position}))
+
+    def _generate(self, prompts):
+        replay, self._replay_generation = self._replay_generation, None
+        if replay is None:
+            return super()._generate(prompts)
+        if len(replay[1]) != len(prompts):
+            raise RuntimeError(f"dynamic sampling chose {len(replay[1])} completions for {len(prompts)} prompts")
+        return replay
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        replay, self._replay_scores = self._replay_scores, None
+        if replay is not None:  # the chosen completions were judged when they were generated
+            self._lead_seen = replay
+            return replay[0]
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)  # (N, F)
         lengths = torch.tensor([len(ids) for ids in completion_ids_list], dtype=torch.float32,
                                device=rewards_per_func.device)  # (N_local,)
         self._lead_seen = (rewards_per_func, self.accelerator.gather(lengths))  # gathered: (N,), N = P * G
+        self._lead_generated += float(self._lead_seen[1].sum())
         return rewards_per_func
+
+    def _lead_scores(self, rewards_per_func, lengths, group: int) -> LeadScores:
+        return lead_scores(rewards_per_func, lengths, group, self.reward_weights, self.lead, self._acc_col,
+                           self._fmt_col, self._rep_col, scale=self.args.scale_rewards != "none")
+
+    def _fill_step(self, inputs: list[dict]) -> list[dict]:
+        """Dynamic sampling: generate and judge rounds of prompts until the step has its informative
+        groups (or the bound on rounds is reached), choose the step's groups
+        (:func:`lead_lite.dynamic_sampling.plan_step`) and set them up to be scored by TRL as if they
+        had been generated in one call. Returns the inputs (dataset rows) of this process's chosen rows.
+
+        The decision is made on gathered rewards, identical on every process; each process then
+        takes the rows of its slice of the chosen batch, from whichever process generated them.
+        """
+        from accelerate.utils import gather_object
+
+        group, world, rank = self.num_generations, self.accelerator.num_processes, self.accelerator.process_index
+        n_local = len(inputs)
+        slots = n_local * world // group
+        wanted = min(self.lead.dynamic_sampling_groups or slots, slots)
+        rounds = []  # per round: (inputs, _generate's output, columns (N, F), lengths (N,), informative (P,))
+        round_inputs = inputs
+        while True:
+            prompts = [x["prompt"] for x in round_inputs]
+            generation = self._generate(prompts)
+            _, completion_ids, _, completions, _, extra_fields, images, tool_images = generation
+            if extra_fields or images is not None or any(tool_images or []):
+                raise RuntimeError("dynamic_sampling handles text completions only (no rollout fields or images)")
+            columns = self._calculate_rewards(round_inputs, prompts, completions, completion_ids)  # (N, F)
+            lengths = self._lead_seen[1]  # (N,)
+            scores = self._lead_scores(columns, lengths, group)
+            informative = ds.informative_groups(scores.rewards.view(-1, group))  # (P,)
+            rounds.append((round_inputs, generation, columns, lengths, informative))
+            found = sum(int(r[4].sum()) for r in rounds)
+            if found >= wanted or len(rounds) >= self.lead.dynamic_sampling_max_rounds:
+                break
+            round_inputs = self._extra_inputs(slots, n_local)
+
+        plan = ds.plan_step([r[4] for r in rounds], slots)
+        rows = ds.plan_rows(plan, group)  # the step's N completions: (round, row of that round's gathered batch)
+        mine = rows[rank * n_local:(rank + 1) * n_local]
+        tables = []
+        for round_inputs, (prompt_ids, completion_ids, tool_mask, completions, logprobs, *_), *_ in rounds:
+            local = [(round_inputs[i], prompt_ids[i], completion_ids[i], None if tool_mask is None else tool_mask[i],
+                      completions[i], None if logprobs is None else logprobs[i]) for i in range(n_local)]
+            tables.append(local)
+        if rows != [(0, i) for i in range(slots * group)]:  # a choice other than the first round as it came
+            if world > 1:
+                tables = [gather_object(table) for table in tables]  # every process: the rounds' N rows
+            picked = [tables[r][i] for r, i in mine]
+        else:
+            picked = tables[0]
+        first = rounds[0][1]
+        self._replay_generation = (
+            [p[1] for p in picked], [p[2] for p in picked], None if first[2] is None else [p[3] for p in picked],
+            [p[4] for p in picked], None if first[4] is None else [p[5] for p in picked], {}, None, [],
+        )
+        n_total = slots * group
+        index = torch.tensor([r * n_total + i for r, i in rows])
+        columns = torch.cat([r[2] for r in rounds])  # (R * N, F)
+        lengths = torch.cat([r[3] for r in rounds])  # (R * N,)
+        self._replay_scores = (columns[index.to(columns.device)], lengths[index.to(lengths.device)])
+        self._dynamic = {
+            "dynamic/rounds": float(len(rounds)),
+            "dynamic/prompts_sampled": float(len(rounds) * slots),
+            "dynamic/informative_share": float(rounds[0][4].float().mean()),
+            "dynamic/groups_trained": float(min(found, slots)),
+            "dynamic/target_reached": float(found >= wanted),
+        }
+        return [p[0] for p in picked]
+
+    def _extra_inputs(self, slots: int, n_local: int) -> list[dict]:
+        """This process's rows of the next ``slots`` prompts of the extra prompts' stream."""
+        prompts = ds.stream_indices(len(self.train_dataset), self.args.seed, self._stream_position, slots,
+                                    shuffle=getattr(self, "shuffle_dataset", True))
+        self._stream_position += slots
+        rows = ds.local_prompts(prompts, self.num_generations, self.accelerator.process_index, n_local)
+        return [self.train_dataset[i] for i in rows]
 
     def _generate_and_score_completions(self, inputs):
         self._lead_seen = None
-        output = super()._generate_and_score_completions(inputs)
+        self._lead_generated = 0.0
+        self._dynamic = None
+        if self.lead.dynamic_sampling and self.model.training:
+            inputs = self._fill_step(inputs)
+        try:
+            output = super()._generate_and_score_completions(inputs)
+        finally:
+            self._replay_generation = self._replay_scores = None
         if self._lead_seen is None:
             raise RuntimeError(
                 "GRPO-LEAD: _calculate_rewards was not called while scoring completions; the installed "
@@ -136,8 +297,7 @@ class LeadMixin(MarkedCheckpoints):
         self._lead_seen = None
         mode = "train" if self.model.training else "eval"
         group = self.num_generations if mode == "train" else self.num_generations_eval
-        scores = lead_scores(rewards_per_func, lengths, group, self.reward_weights, self.lead, self._acc_col,
-                             self._fmt_col, self._rep_col, scale=self.args.scale_rewards != "none")
+        scores = self._lead_scores(rewards_per_func, lengths, group)
         n_local = output["completion_ids"].size(0)
         start = self.accelerator.process_index * n_local
         local = slice(start, start + n_local)
@@ -151,8 +311,9 @@ class LeadMixin(MarkedCheckpoints):
     def _log_lead(self, mode: str, scores: LeadScores, group_size: int) -> None:
         """Replace what TRL logged from plain-GRPO maths by LEAD's; add the ``lead/*`` metrics."""
         metrics = self._metrics[mode]
-        for name, value in {**reward_stats(scores.rewards, group_size), **scores.metrics}.items():
-            if name.startswith("lead/") or not metrics[name]:
+        lead_metrics = {**scores.metrics, "lead/generated_tokens": self._lead_generated, **(self._dynamic or {})}
+        for name, value in {**reward_stats(scores.rewards, group_size), **lead_metrics}.items():
+            if name.startswith(("lead/", "dynamic/")) or not metrics[name]:
                 metrics[name].append(value)
             else:
                 metrics[name][-1] = value  # TRL appended this batch's value just before
@@ -291,11 +452,7 @@ def reward_stats(rewards: torch.Tensor, group_size: int) -> dict[str, float]:
     """
     valid = ~torch.isnan(rewards)  # (N,)
     judged = rewards[valid]
-    grouped = rewards.view(-1, group_size)  # (P, G)
-    ok = valid.view(-1, group_size)  # (P, G)
-    hi = torch.where(ok, grouped, -math.inf).amax(dim=1)  # (P,)
-    lo = torch.where(ok, grouped, math.inf).amin(dim=1)  # (P,)
-    flat = ~ok.any(dim=1) | torch.isclose(hi - lo, torch.zeros_like(hi))  # (P,)
+    flat = ~ds.informative_groups(rewards.view(-1, group_size))  # (P,)
     return {
         "reward": float(judged.mean()) if judged.numel() else math.nan,
         "reward_std": float(judged.std()) if judged.numel() > 1 else math.nan,
