@@ -24,7 +24,8 @@ def _train_run(path, alpha=0.05, steps=4, accuracy_after=0.6):
                 "step": step, "loss": 0.1 * step, "lead/reward": -0.5 + 0.2 * step, "lead/accuracy": 0.1 * step,
                 "lead/length_correct": 50.0 - step, "lead/length_incorrect": 60.0 - step,
                 "lead/difficulty_weight": 1.2, "lead/unjudgeable_frac": 0.0,
-                "completions/clipped_ratio": None if step == 1 else 0.25,
+                "completions/clipped_ratio": None if step == 1 else 0.25, "lead/generated_tokens": 900.0 + step,
+                "dynamic/groups_trained": 4.0, "dynamic/rounds": 1.0 + step % 2, "dynamic/informative_share": 0.75,
             }) + "\n")
         f.write(json.dumps({"step": steps, "train_runtime": 12.5}) + "\n")  # the trainer's closing record
     (path / "summary.json").write_text(json.dumps({
