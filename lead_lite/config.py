@@ -594,6 +594,8 @@ def validate(model_args: ModelArguments, lead: LeadArguments, data: DataArgument
     if lead.drop_uninformative_groups and training.loss_type not in GROUP_REMOVAL_LOSS_TYPES:
         bad("loss_type", training.loss_type, "drop_uninformative_groups removes groups from the loss normaliser, "
             f"which only {', '.join(GROUP_REMOVAL_LOSS_TYPES)} allow")
+    if lead.dynamic_sampling_groups is not None and not lead.dynamic_sampling:
+        bad("dynamic_sampling_groups", lead.dynamic_sampling_groups, "is read only with dynamic_sampling: true")
     if lead.dynamic_sampling_groups is not None:
         groups = training.generation_batch_size // training.num_generations
         if lead.dynamic_sampling_groups > groups:

@@ -205,6 +205,9 @@ def test_lead_scores_of_chosen_rows_equal_scores_of_their_groups_alone():
 def test_bad_settings_are_refused_naming_the_field(argv, field, tmp_path):
     from lead_lite.config import resolve
 
+    with pytest.raises(ConfigError, match="only with dynamic_sampling: true"):
+        resolve(["--model", "tiny", "--output_dir", str(tmp_path), "--dynamic_sampling_groups", "2"])
+
     with pytest.raises(ConfigError) as exc:
         resolve(["--model", "tiny", "--output_dir", str(tmp_path), "--per_device_train_batch_size", "16",
                  "--num_generations", "4", "--dynamic_sampling", "true", *argv])

@@ -73,7 +73,7 @@ print("RESULT " + json.dumps({"summary": summary, "mro": [c.__name__ for c in le
         [sys.executable, "-c", script, "--config", str(config), "--output_dir", str(tmp_path / "run"),
          "--max_steps", "2", "--per_device_train_batch_size", "8", "--num_generations", "4",
          "--max_completion_length", "24", "--train_size", "32", "--eval_size", "4", "--logging_steps", "1",
-         "--save_strategy", "no"],
+         "--save_strategy", "no", "--dynamic_sampling", "true", "--length_reward", "false"],
         cwd=REPO, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"}, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     result = json.loads(proc.stdout.split("RESULT ", 1)[1])
@@ -85,4 +85,6 @@ print("RESULT " + json.dumps({"summary": summary, "mro": [c.__name__ for c in le
     metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     logged = [m for m in metrics if "lead/reward" in m]
     assert len(logged) == 2 and all("lead/accuracy" in m and "lead/difficulty_weight" in m for m in logged)
+    # dynamic sampling through Unsloth's trainer: its rounds and the chosen rows went through the same seam
+    assert all(m["dynamic/prompts_sampled"] == 2 * m["dynamic/rounds"] for m in logged)
     assert "backend_in_use: unsloth" in (tmp_path / "run" / "resolved_config.yaml").read_text()

@@ -179,3 +179,21 @@ def test_difficulty_vllm_is_resumable_and_matches_hf(tmp_path):
     vllm_records = [json.loads(line) for line in vllm_out.read_text().splitlines()]
     assert len(vllm_records) == 12 and len({r["id"] for r in vllm_records}) == 12
     assert {r["id"]: r["pass_rate"] for r in vllm_records} == hf_rates
+
+
+def test_dynamic_sampling_generates_its_rounds_with_vllm(tmp_path):
+    """--dynamic_sampling true with the colocated engine: every round of a step goes through vLLM (the
+    weights synced once per step), and the steps train on the chosen rows; the record shows rounds > 1."""
+    out = tmp_path / "run"
+    run("-m", "lead_lite.train", "--model", "tiny", "--output_dir", str(out), "--use_vllm", "true",
+        "--vllm_mode", "colocate", "--vllm_gpu_memory_utilization", "0.05", "--max_steps", "3",
+        "--per_device_train_batch_size", "16", "--num_generations", "4", "--max_completion_length", "32",
+        "--train_size", "64", "--eval_size", "0", "--report_to", "none", "--logging_steps", "1",
+        "--save_strategy", "no", "--seed", "3", "--length_reward", "false", "--dynamic_sampling", "true",
+        timeout=1500)
+    steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [m for m in steps if "dynamic/rounds" in m]
+    assert len(steps) == 3 and any(m["dynamic/rounds"] > 1 for m in steps), steps
+    assert "use_vllm: true" in (out / "resolved_config.yaml").read_text()
+    for m in steps:  # a round's completions count in the tokens generated: more rounds, more tokens
+        assert m["dynamic/prompts_sampled"] == 4 * m["dynamic/rounds"] and m["lead/generated_tokens"] > 0
