@@ -48,17 +48,28 @@ def recording_trainer_class(base=None):
 
         def train(self, *args, **kwargs):
             result = super().train(*args, **kwargs)
-            path = os.path.join(os.environ["LEAD_DIST_RECORD"], f"rank{self.accelerator.process_index}.json")
-            with open(path, "w") as f:
-                json.dump({"world_size": self.accelerator.num_processes, "rounds": self.rounds}, f)
+            save_record(self, {"rounds": self.rounds})
             return result
 
     return Recording
 
 
-if __name__ == "__main__":
-    torch.set_num_threads(1)
-    lead_trainer.lead_trainer_class = recording_trainer_class
-    from lead_lite.train import main
+def save_record(trainer, record: dict) -> None:
+    """Write ``record`` and the world size to ``$LEAD_DIST_RECORD/rank<R>.json`` (R: this process)."""
+    path = os.path.join(os.environ["LEAD_DIST_RECORD"], f"rank{trainer.accelerator.process_index}.json")
+    with open(path, "w") as f:
+        json.dump({"world_size": trainer.accelerator.num_processes, **record}, f)
 
-    main(sys.argv[1:])
+
+def main(trainer_class_factory) -> None:
+    """Run ``lead_lite.train`` on the command line's arguments with the LEAD trainer seen through
+    ``trainer_class_factory`` (the LEAD trainer's class -> a recording subclass)."""
+    torch.set_num_threads(1)
+    lead_trainer.lead_trainer_class = trainer_class_factory
+    from lead_lite.train import main as train_main
+
+    train_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main(recording_trainer_class)

@@ -14,12 +14,11 @@ compared with several on the same completions.
 
 import json
 import os
-import sys
 from pathlib import Path
 
-import torch
-
 from lead_lite import trainer as lead_trainer
+
+from dist_worker import main, save_record  # a script's own folder is on sys.path
 
 _lead_trainer_class = lead_trainer.lead_trainer_class
 
@@ -90,17 +89,11 @@ def recording_trainer_class(base=None):
 
         def train(self, *args, **kwargs):
             result = super().train(*args, **kwargs)
-            path = os.path.join(os.environ["LEAD_DIST_RECORD"], f"rank{self.accelerator.process_index}.json")
-            with open(path, "w") as f:
-                json.dump({"world_size": self.accelerator.num_processes, "steps": self.steps}, f)
+            save_record(self, {"steps": self.steps})
             return result
 
     return Recording
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
-    lead_trainer.lead_trainer_class = recording_trainer_class
-    from lead_lite.train import main
-
-    main(sys.argv[1:])
+    main(recording_trainer_class)
