@@ -48,6 +48,7 @@ from lead_lite import dynamic_sampling as ds
 from lead_lite.config import GROUP_REMOVAL_LOSS_TYPES, SCALE_REWARDS, LeadArguments
 from lead_lite.official import REPETITION
 from lead_lite.rewards import ACCURACY, FORMAT
+from lead_lite.run_files import write_atomic
 
 logger = logging.getLogger(__name__)
 DYNAMIC_STATE = "dynamic_sampling.json"  # in a checkpoint: how far the extra prompts' stream has been drawn
@@ -176,8 +177,6 @@ class LeadMixin(MarkedCheckpoints):
 
     def _save_extra_state(self, folder: str) -> None:
         if self.lead.dynamic_sampling:
-            from lead_lite.run_files import write_atomic
-
             write_atomic(os.path.join(folder, DYNAMIC_STATE), json.dumps({"prompts_drawn": self._stream_position}))
 
     def _generate(self, prompts):

@@ -132,6 +132,8 @@ def test_groups_split_across_two_processes_get_single_process_lead_statistics(ti
             assert torch.allclose(adv.group_accuracy(seen_correct), expected_rho, equal_nan=True)
             local = expected[rank * n_local:(rank + 1) * n_local]
             assert torch.allclose(torch.tensor(rec["advantages"]), local, atol=1e-6), (step, rank)
+            generated = rec["metrics"].pop("lead/generated_tokens")  # every process's completions
+            assert generated == float(lengths.sum()), (step, rank)
             assert set(rec["metrics"]) == set(expected_metrics)
             assert all(_same(v, expected_metrics[k]) for k, v in rec["metrics"].items()), (step, rank)
 
