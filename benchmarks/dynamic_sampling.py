@@ -151,7 +151,7 @@ def _dynamic(run: dict, key: str) -> float:
 
 
 def table(runs: list[dict]) -> str:
-    head = ("| arm | seeds | accuracy before (%) | accuracy after (%) | boxed answer after (%) | training time (s) "
+    head = ("| arm | seeds | accuracy before (%) | accuracy after (%) | answer in the required form after (%) | training time (s) "
             "| tokens generated | rounds per step | informative share, first round (%) "
             "| informative groups trained per step | steps at target (%) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -228,15 +228,26 @@ def main(argv: list[str] | None = None) -> None:
     if len(args.seeds) < 3:
         logger.warning("fewer than 3 seeds: no claim can be made from this run")
 
+    from lead_lite.config import resolve
+    from lead_lite.models.loading import model_path
+
+    (config,) = resolve(["--model", args.model, "--output_dir", tempfile.gettempdir(), *args.extra])
+    model_path(config.model)  # the model built or fetched once, here, before the runs need it
     jobs = [(args.model, arm, seed, args.steps, args.eval_every, args.extra) for seed in args.seeds for arm in ARMS]
     start = time.perf_counter()
     runs = []
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        for run in pool.map(run_one, *zip(*jobs)):
-            last = run["curve"][-1]
-            logger.info("%s seed %d: accuracy %.1f%% after %d steps, %.0f s training, %.0f tokens", run["arm"],
-                        run["seed"], 100 * last["accuracy"], last["step"], last["train_s"], last["tokens"])
-            runs.append(run)
+    if args.workers == 1:  # in this process
+        done = (run_one(*job) for job in jobs)
+    else:
+        pool = ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"), initializer=_init_worker)
+        done = pool.map(run_one, *zip(*jobs))
+    for run in done:
+        last = run["curve"][-1]
+        logger.info("%s seed %d: accuracy %.1f%% after %d steps, %.0f s training, %.0f tokens", run["arm"],
+                    run["seed"], 100 * last["accuracy"], last["step"], last["train_s"], last["tokens"])
+        runs.append(run)
+    if args.workers > 1:
+        pool.shutdown()
     total = time.perf_counter() - start
 
     import torch

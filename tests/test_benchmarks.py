@@ -93,3 +93,20 @@ def test_smollm2_benchmark_smoke(smollm2_copy, tmp_path):
     assert [(r["setting"], r["seed"], r["steps"]) for r in rows] == [("GRPO", "0", "1"), ("GRPO-LEAD", "0", "1")]
     assert all(0 <= float(r["after_accuracy"]) <= 1 and float(r["train_tokens"]) > 0 for r in rows)
     assert "| GRPO-LEAD | 1 |" in (tmp_path / "smollm2.md").read_text() and (tmp_path / "smollm2.png").is_file()
+
+
+def test_dynamic_sampling_benchmark_smoke(tiny_path, tmp_path):
+    """benchmarks/dynamic_sampling.py: both arms, two steps, its table, curves and figure; a Findings
+    section already in the file is kept."""
+    bench = _load("dynamic_sampling")
+    (tmp_path / "dynamic_sampling_tiny.md").write_text("old\n\n## Findings\n\nwritten by hand\n")
+    bench.main(["--model", "tiny", "--steps", "2", "--eval_every", "1", "--seeds", "0", "--workers", "1",
+                "--out", str(tmp_path), "--extra", "--eval_size", "4", "--length_reward", "false"])
+    rows = list(csv.DictReader((tmp_path / "dynamic_sampling_tiny.csv").open()))
+    assert [(r["arm"], r["step"]) for r in rows] == [(a, str(s)) for a in bench.ARMS for s in range(3)]
+    by_arm = {a: [r for r in rows if r["arm"] == a] for a in bench.ARMS}
+    assert all(float(r["tokens"]) > 0 for rs in by_arm.values() for r in rs[1:])
+    assert [r["accuracy"] for r in rows][0] == by_arm["GRPO-LEAD + dynamic sampling"][0]["accuracy"]  # same start
+    md = (tmp_path / "dynamic_sampling_tiny.md").read_text()
+    assert "| GRPO-LEAD + dynamic sampling | 1 |" in md and md.endswith("## Findings\n\nwritten by hand\n")
+    assert (tmp_path / "dynamic_sampling_tiny.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
