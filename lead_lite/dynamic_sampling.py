@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 
 SEED_OFFSET = 0x5EED_D5  # the extra prompts' stream is seeded apart from the trainer's own sampler
+MAX_POSITION = 1 << 48  # prompts drawn from the stream: far past any run, small enough for exact seeds
 
 
 @torch.no_grad()
@@ -99,12 +100,14 @@ def stream_indices(size: int, seed: int, start: int, count: int, shuffle: bool =
     """
     if size < 1:
         raise ValueError("the training set is empty")
+    if not 0 <= start <= MAX_POSITION:
+        raise ValueError(f"start={start}: the stream holds positions 0 to {MAX_POSITION}")
     out: list[int] = []
     position = start
     while len(out) < count:
         epoch, offset = divmod(position, size)
         if shuffle:
-            g = torch.Generator().manual_seed((seed + SEED_OFFSET) * 1_000_003 + epoch)
+            g = torch.Generator().manual_seed(((seed + SEED_OFFSET) * 1_000_003 + epoch) % (1 << 63))
             order = torch.randperm(size, generator=g).tolist()
         else:
             order = list(range(size))

@@ -45,7 +45,7 @@ import torch
 from lead_lite import advantages as adv
 from lead_lite import checkpoints
 from lead_lite import dynamic_sampling as ds
-from lead_lite.config import GROUP_REMOVAL_LOSS_TYPES, SCALE_REWARDS, LeadArguments
+from lead_lite.config import GROUP_REMOVAL_LOSS_TYPES, SCALE_REWARDS, ConfigError, LeadArguments
 from lead_lite.official import REPETITION
 from lead_lite.rewards import ACCURACY, FORMAT
 from lead_lite.run_files import write_atomic
@@ -168,11 +168,16 @@ class LeadMixin(MarkedCheckpoints):
             logger.info("dynamic sampling: %s has no %s; the extra prompts start from the beginning",
                         checkpoint, DYNAMIC_STATE)
             return
-        with open(path) as f:
-            state = json.load(f)
+        try:
+            with open(path) as f:
+                state = json.load(f)
+        except (OSError, ValueError) as exc:
+            state = exc
         drawn = state.get("prompts_drawn") if isinstance(state, dict) else None
-        if not isinstance(drawn, int) or isinstance(drawn, bool) or drawn < 0:
-            raise ValueError(f"{path}: prompts_drawn must be a whole number >= 0; got {drawn!r}")
+        if not isinstance(drawn, int) or isinstance(drawn, bool) or not 0 <= drawn <= ds.MAX_POSITION:
+            raise ConfigError(f"resume_from_checkpoint={str(checkpoint)!r}: {path} is damaged (prompts_drawn must "
+                              f"be a whole number in [0, {ds.MAX_POSITION}]; read {state if drawn is None else drawn!r}"
+                              f"); delete {checkpoint} and resume from the checkpoint before it")
         self._stream_position = drawn
 
     def _save_extra_state(self, folder: str) -> None:

@@ -177,6 +177,9 @@ def test_plan_and_stream():
     assert ds.stream_indices(5, seed=5, start=4, count=7) == drawn[4:11]
     with pytest.raises(ValueError, match="empty"):
         ds.stream_indices(0, seed=0, start=0, count=1)
+    with pytest.raises(ValueError, match="start="):
+        ds.stream_indices(5, seed=0, start=ds.MAX_POSITION + 1, count=1)
+    assert len(ds.stream_indices(5, seed=2**32 - 1, start=ds.MAX_POSITION - 2, count=3)) == 3  # exact seeds
     # a round's prompts laid out over processes as TRL's sampler lays out a generation batch
     both = ds.local_prompts([3, 1, 4], 4, 0, 6) + ds.local_prompts([3, 1, 4], 4, 1, 6)
     assert both == [3, 3, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4]
@@ -295,6 +298,20 @@ def test_a_resumed_run_follows_the_uninterrupted_trajectory(tiny_path, tmp_path)
                     "dynamic/prompts_sampled", "lead/generated_tokens"):
             assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), key
     assert "groups" in proc.stderr and "informative of" in proc.stderr  # the console line
+
+    # a damaged stream position: one line naming the file, exit 2, the checkpoint left as it was
+    # (same size as the file written: a file of another size is refused earlier, as a partial checkpoint)
+    state_file = resumed / "checkpoint-2" / DYNAMIC_STATE
+    size = len(state_file.read_text())
+    for damaged in ('{"prompts_drawn":-4}', '[4]', '{"prompts_drawn":[]}', '{"prompts_drawn":""}', '{"p'):
+        damaged = damaged.ljust(size)[:size]
+        state_file.write_text(damaged)
+        proc = subprocess.run([sys.executable, "-m", "lead_lite.train", *argv, "--output_dir", str(resumed),
+                               "--resume_from_checkpoint", str(resumed / "checkpoint-2")],
+                              env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        assert "Traceback" not in proc.stderr and f"{state_file} is damaged" in proc.stderr
+        assert state_file.read_text() == damaged
 
     from lead_lite.report import write_report
 
