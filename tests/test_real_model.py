@@ -115,3 +115,44 @@ def test_prompts_are_measured_in_the_models_tokens(tiny_path, caplog):
     config.data.bad_rows = "error"
     with pytest.raises(ConfigError, match="max_seq_length"):
         train.fit_prompt_room(rows, tokenizer, config, "training")
+
+
+def _fake_copy(folder, weights=b""):
+    """A copy's folder as build_copy leaves it, with ``weights`` as its safetensors file (b"": valid)."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True)
+    for name in (*source.COPY_FILES, source.SOURCE_FILE):
+        (folder / name).write_text("{}")
+    save_file({"w": torch.zeros(2)}, str(folder / "model.safetensors"))
+    if weights:
+        (folder / "model.safetensors").write_bytes(weights)
+
+
+@pytest.mark.parametrize("damage", ["weights", "config", "missing"])
+def test_a_damaged_packaged_copy_is_built_again(tmp_path, monkeypatch, caplog, damage):
+    """A copy damaged after it was built (a file cut, overwritten or deleted) is not loaded: one
+    warning names the file, the folder is removed and the copy built again (here: the download
+    is refused, so the build's own one-line error ends the run)."""
+    monkeypatch.setenv("LEAD_LITE_CACHE", str(tmp_path / "cache"))
+    copy = source.PACKAGED_COPIES[SMOLLM2]
+    folder = tmp_path / "cache" / f"{SMOLLM2.split('/')[-1].lower()}-{copy.key()}"
+    _fake_copy(folder)
+    assert source.packaged_copy(SMOLLM2, copy) == folder  # intact: reused, nothing downloaded
+    if damage == "weights":
+        (folder / "model.safetensors").write_bytes(b"\x08" + b"\x00" * 7 + b"{not json")
+    elif damage == "config":
+        (folder / "config.json").write_text("{cut")
+    else:
+        (folder / "tokenizer.json").unlink()
+
+    def refused(copy, into):
+        raise source.ModelSourceError("download refused")
+
+    monkeypatch.setattr(source, "_download", refused)
+    with caplog.at_level(logging.WARNING), pytest.raises(source.ModelSourceError, match="download refused"):
+        source.packaged_copy(SMOLLM2, copy)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"the copy at {folder} is damaged" in warning and "building it again" in warning
+    assert {"weights": "model.safetensors", "config": "config.json", "missing": "tokenizer.json"}[damage] in warning
+    assert not folder.exists()

